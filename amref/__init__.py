@@ -1,0 +1,37 @@
+"""amref: reference implementations of alternating-minimization training for neural networks.
+
+Quick start::
+
+    import amref
+    data = amref.load_dataset("digits")
+    problem = amref.MLP((data.n_features, 64, data.n_classes))
+    result = amref.minimize(amref.get_solver("dladmm"), problem, data,
+                            amref.solvers.dladmm.DlADMMOptions(rho=1.0, nu=1.0), max_iter=50)
+    print(result)
+"""
+
+from . import solvers
+from .data import Dataset, load_dataset
+from .driver import IterationInfo, SolverSpec, minimize
+from .problem import MLP, load_params, save_params
+from .result import History, Result, Status
+from .solvers import get_solver, solver_names
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MLP",
+    "Dataset",
+    "History",
+    "IterationInfo",
+    "Result",
+    "SolverSpec",
+    "Status",
+    "get_solver",
+    "load_dataset",
+    "load_params",
+    "minimize",
+    "save_params",
+    "solver_names",
+    "solvers",
+]

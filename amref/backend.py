@@ -1,0 +1,183 @@
+"""Array backends: the one place that knows about NumPy, CuPy and array-api-strict.
+
+Rules that hold everywhere in amref (spec ``README.md``, ``style.md`` §1.1):
+
+* **The data decide.** Every computational function starts from the arrays it is given
+  (``xp = namespace(*arrays)``) and only calls ``xp`` functions, so the same solver code runs on
+  NumPy, CuPy or array-api-strict arrays.
+* **No silent transfers.** Nothing moves between host and device unless the caller asks:
+  :func:`to_host` and :func:`from_host` are the only crossings, and they are explicit.
+* **Random numbers on the host.** The array API has no random module. Initial weights and shuffles
+  are drawn from a seeded :class:`numpy.random.Generator` and moved once with :func:`from_host`, so a
+  CPU run and a GPU run start from bit-identical values.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+Array = Any
+"""Type alias for an array of any supported namespace (NumPy, CuPy, array-api-strict)."""
+
+BACKENDS = ("numpy", "cupy", "array_api_strict")
+
+
+class BackendUnavailable(RuntimeError):
+    """Raised when a requested backend cannot be used on this machine."""
+
+
+def namespace(*arrays: Array) -> ModuleType:
+    """Array-API namespace shared by ``arrays`` (raises on mixed namespaces).
+
+    Parameters
+    ----------
+    *arrays
+        Arrays (``None`` entries and Python scalars are ignored).
+
+    Returns
+    -------
+    module
+        ``array_api_compat.numpy`` for NumPy arrays, ``array_api_compat.cupy`` for CuPy arrays,
+        ``array_api_strict`` for strict arrays.
+    """
+    return array_api_compat.array_namespace(*[a for a in arrays if a is not None and not _is_scalar(a)])
+
+
+def _is_scalar(a: Any) -> bool:
+    return isinstance(a, (int, float, bool, complex))
+
+
+def get_namespace(name: str) -> ModuleType:
+    """Namespace module for a backend name (``"numpy"``, ``"cupy"`` or ``"array_api_strict"``).
+
+    Raises
+    ------
+    BackendUnavailable
+        If the backend is not installed, or (for CuPy) no CUDA device can be used.
+    ValueError
+        If ``name`` is not a known backend.
+    """
+    if name == "numpy":
+        return array_api_compat.array_namespace(np.empty(0))
+    if name == "cupy":
+        if not cupy_available():
+            raise BackendUnavailable("backend 'cupy' needs CuPy and a working CUDA device; none was found")
+        import cupy
+
+        return array_api_compat.array_namespace(cupy.empty(0))
+    if name in ("array_api_strict", "array-api-strict"):
+        try:
+            return importlib.import_module("array_api_strict")
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise BackendUnavailable("backend 'array_api_strict' is not installed") from exc
+    raise ValueError(f"unknown backend {name!r}; expected one of {', '.join(BACKENDS)}")
+
+
+def cupy_available() -> bool:
+    """True when CuPy imports and at least one CUDA device answers."""
+    try:
+        import cupy
+    except Exception:
+        return False
+    try:
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+def is_numpy(xp: ModuleType) -> bool:
+    """True for the NumPy namespace (plain or array-api-compat wrapped)."""
+    return array_api_compat.is_numpy_namespace(xp)
+
+
+def is_cupy(xp: ModuleType) -> bool:
+    """True for the CuPy namespace (plain or array-api-compat wrapped)."""
+    return array_api_compat.is_cupy_namespace(xp)
+
+
+def backend_name(xp: ModuleType) -> str:
+    """Short name of a namespace: ``"numpy"``, ``"cupy"``, ``"array_api_strict"`` or the module name."""
+    if is_numpy(xp):
+        return "numpy"
+    if is_cupy(xp):
+        return "cupy"
+    if array_api_compat.is_array_api_strict_namespace(xp):
+        return "array_api_strict"
+    return getattr(xp, "__name__", str(xp))
+
+
+def device(x: Array) -> Any:
+    """Device an array lives on (array-api-compat's portable ``device``)."""
+    return array_api_compat.device(x)
+
+
+def float_dtype(xp: ModuleType, name: str) -> Any:
+    """The ``xp`` dtype object for ``"float32"`` or ``"float64"``.
+
+    Raises
+    ------
+    ValueError
+        For any other name.
+    """
+    if name not in ("float32", "float64"):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {name!r}")
+    return getattr(xp, name)
+
+
+def dtype_name(x: Array) -> str:
+    """``"float32"`` or ``"float64"`` for a floating array (raises otherwise)."""
+    xp = namespace(x)
+    for name in ("float32", "float64"):
+        if x.dtype == getattr(xp, name):
+            return name
+    raise TypeError(f"expected a float32 or float64 array, got dtype {x.dtype}")
+
+
+def eps(x: Array) -> float:
+    """Machine epsilon of a floating array's dtype."""
+    return float(np.finfo(dtype_name(x)).eps)
+
+
+def to_host(x: Array) -> np.ndarray:
+    """Copy an array to a NumPy array on the host (an explicit, deliberate transfer).
+
+    Used for saving checkpoints and weights, and in tests; solver code never calls it.
+    """
+    if isinstance(x, np.ndarray):
+        return x
+    xp = namespace(x)
+    if is_cupy(xp):
+        return x.get()
+    return np.from_dlpack(x) if hasattr(x, "__dlpack__") else np.asarray(x)
+
+
+def from_host(a: np.ndarray | Any, xp: ModuleType, *, device: Any = None, dtype: str | None = None) -> Array:
+    """Move a host array into namespace ``xp`` (optionally onto ``device`` and cast to ``dtype``).
+
+    This is the one way host data (datasets, initial weights, checkpoints) enters a backend.
+    """
+    a = np.asarray(a)
+    if dtype is not None:
+        a = a.astype(dtype, copy=False)
+    if is_numpy(xp):
+        return a
+    kwargs = {} if device is None else {"device": device}
+    return xp.asarray(a, **kwargs)
+
+
+def synchronize(xp: ModuleType) -> None:
+    """Wait for queued device work (CuPy); a no-op on host backends. Call before reading a timer."""
+    if is_cupy(xp):
+        import cupy
+
+        cupy.cuda.get_current_stream().synchronize()
+
+
+def scalar(x: Array) -> float:
+    """A 0-d array as a Python float (a device→host sync on GPUs)."""
+    return float(x)

@@ -1,0 +1,180 @@
+"""Saving and restoring solver state: atomic ``.npz`` files with a JSON description.
+
+A solver state is a dataclass (or NamedTuple) whose fields are arrays, lists/tuples/dicts of arrays,
+nested states, or plain JSON values (floats, ints, strings, ``None``, a NumPy generator's state
+dict). :func:`pack` turns such an object into ``{key: host array}`` plus a JSON tree that refers to
+the arrays by key; :func:`unpack` rebuilds the object, moving the arrays into the requested
+namespace. Only classes defined inside :mod:`amref` are rebuilt (never arbitrary code), and nothing is
+pickled.
+
+Files are written to a temporary name in the same directory and renamed over the target with
+:func:`os.replace`, so a crash or a full disk never leaves a half-written checkpoint behind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import os
+import tempfile
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from .backend import from_host, to_host
+
+FORMAT_VERSION = 1
+_META_KEY = "__amref_meta__"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, unreadable or does not describe a valid state."""
+
+
+def _is_array(x: Any) -> bool:
+    return hasattr(x, "__array_namespace__") or isinstance(x, np.ndarray)
+
+
+def pack(obj: Any) -> tuple[dict[str, np.ndarray], Any]:
+    """Split ``obj`` into host arrays and a JSON-serialisable tree that references them by key."""
+    arrays: dict[str, np.ndarray] = {}
+
+    def walk(x: Any, path: str) -> Any:
+        if _is_array(x):
+            arrays[path] = to_host(x)
+            return {"__array__": path}
+        if dataclasses.is_dataclass(x) and not isinstance(x, type):
+            fields = {f.name: walk(getattr(x, f.name), f"{path}.{f.name}") for f in dataclasses.fields(x)}
+            return {"__type__": _qualname(x), "fields": fields}
+        if isinstance(x, tuple) and hasattr(x, "_fields"):  # NamedTuple
+            fields = {name: walk(v, f"{path}.{name}") for name, v in zip(x._fields, x)}
+            return {"__type__": _qualname(x), "fields": fields}
+        if isinstance(x, (list, tuple)):
+            items = [walk(v, f"{path}.{i}") for i, v in enumerate(x)]
+            return {"__list__": items, "tuple": isinstance(x, tuple)}
+        if isinstance(x, dict):
+            if not all(isinstance(k, str) for k in x):
+                raise TypeError(f"cannot checkpoint a dict with non-string keys at {path}")
+            return {"__dict__": {k: walk(v, f"{path}.{k}") for k, v in x.items()}}
+        if isinstance(x, (np.floating, np.integer, np.bool_)):
+            return x.item()
+        if x is None or isinstance(x, (bool, int, float, str)):
+            return x
+        raise TypeError(f"cannot checkpoint a value of type {type(x).__name__} at {path}")
+
+    tree = walk(obj, "s")
+    return arrays, tree
+
+
+def unpack(arrays: dict[str, np.ndarray], tree: Any, xp: ModuleType, device: Any = None) -> Any:
+    """Inverse of :func:`pack`: rebuild the object with its arrays in namespace ``xp`` (on ``device``)."""
+
+    def walk(t: Any) -> Any:
+        if isinstance(t, dict):
+            if "__array__" in t:
+                key = t["__array__"]
+                if key not in arrays:
+                    raise CheckpointError(f"checkpoint is missing array {key!r}")
+                return from_host(arrays[key], xp, device=device)
+            if "__type__" in t:
+                cls = _resolve(t["__type__"])
+                fields = {k: walk(v) for k, v in t["fields"].items()}
+                return cls(**fields)
+            if "__list__" in t:
+                items = [walk(v) for v in t["__list__"]]
+                return tuple(items) if t.get("tuple") else items
+            if "__dict__" in t:
+                return {k: walk(v) for k, v in t["__dict__"].items()}
+            raise CheckpointError(f"unrecognised checkpoint node {sorted(t)}")
+        return t
+
+    return walk(tree)
+
+
+def _qualname(x: Any) -> str:
+    cls = type(x)
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _resolve(name: str) -> type:
+    module, _, qual = name.partition(":")
+    if not (module == "amref" or module.startswith("amref.")):
+        raise CheckpointError(f"refusing to rebuild {name!r}: only amref classes can appear in a checkpoint")
+    obj: Any = importlib.import_module(module)
+    for part in qual.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def atomic_savez(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
+    """``numpy.savez`` to ``path`` through a temporary file and an atomic rename."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write a text file through a temporary file and an atomic rename."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save(path: str | os.PathLike, payload: dict[str, Any]) -> None:
+    """Save a dict of checkpointable values (states, histories, options, counters) atomically."""
+    arrays, tree = pack(payload)
+    if _META_KEY in arrays:
+        raise ValueError(f"{_META_KEY} is reserved")
+    meta = json.dumps({"format": FORMAT_VERSION, "tree": tree})
+    arrays[_META_KEY] = np.array(meta)
+    atomic_savez(path, arrays)
+
+
+def load(path: str | os.PathLike, xp: ModuleType, device: Any = None) -> dict[str, Any]:
+    """Load what :func:`save` wrote, with arrays in namespace ``xp``.
+
+    Raises
+    ------
+    CheckpointError
+        If the file is not an amref checkpoint or is damaged.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except FileNotFoundError:
+        raise
+    except Exception as exc:
+        raise CheckpointError(f"{path}: not a readable checkpoint ({exc})") from exc
+    if _META_KEY not in arrays:
+        raise CheckpointError(f"{path}: not an amref checkpoint (no {_META_KEY})")
+    try:
+        meta = json.loads(str(arrays.pop(_META_KEY)[()]))
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path}: damaged checkpoint description ({exc})") from exc
+    if meta.get("format") != FORMAT_VERSION:
+        raise CheckpointError(f"{path}: checkpoint format {meta.get('format')} is not supported")
+    return unpack(arrays, meta["tree"], xp, device)

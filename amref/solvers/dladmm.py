@@ -1,0 +1,393 @@
+r"""dlADMM — Wang, Yu, Chen, Zhao, "ADMM for Efficient Deep Learning with Global Convergence", KDD 2019.
+
+Problem 2 of the paper (the relaxed problem; only the output layer keeps a hard constraint)::
+
+    min  R(z_L; y) + (ν/2) Σ_{l<L} ( ‖z_l − W_l a_{l−1} − b_l‖² + ‖a_l − f(z_l)‖² )
+    s.t. z_L = W_L a_{L−1} + b_L
+
+    L_ρ = R(z_L; y) + φ,   φ = (ν/2) Σ_{l<L}(…) + ⟨u, z_L − W_L a_{L−1} − b_L⟩ + (ρ/2)‖z_L − W_L a_{L−1} − b_L‖²
+
+Algorithm 1, one iteration (Gauss–Seidel: every update uses the newest value of every other block)::
+
+    backward  l = L      z̄_L (Eq 5) → b̄_L (Eq 7) → W̄_L (Eq 9)
+              l = L−1…1  ā_l (Eq 3) → z̄_l (Eq 4) → b̄_l (Eq 6) → W̄_l (Eq 9)
+    forward   l = 1…L−1  W_l (Eq 11) → b_l (Eq 12) → z_l (Eq 14) → a_l (Eq 16)
+              l = L      W_L (Eq 11) → b_L (Eq 13) → z_L (Eq 15)
+    dual      u ← u + ρ (z_L − W_L a_{L−1} − b_L)
+
+=========  ==============  ==========================================================================
+paper      code            meaning
+=========  ==============  ==========================================================================
+W_l, b_l   ``W[l-1]``,     weights ``n_l × n_{l−1}`` and bias column ``n_l × 1``
+           ``b[l-1]``
+z_l        ``z[l-1]``      pre-activation ``n_l × N``; z_L is the output
+a_l        ``a[l-1]``      hidden output ``n_l × N`` for l < L (a_0 = x is the data)
+u          ``u``           dual of the output constraint ``n_L × N``
+ν, ρ       ``nu, rho``     penalty on the hidden relaxations; augmented-Lagrangian penalty
+θ, τ       ``theta, tau``  backtracking constants of the W- and a-blocks (start values θ₀, τ₀)
+m_l        ``m[l-1]``      ``W_l a_{l−1} + b_l 1ᵀ``, kept up to date by every update (a cache, not a
+                           variable of the paper: each step that changes W_l, b_l or a_{l−1} updates
+                           it with a product it computes anyway, so no product is done twice)
+=========  ==============  ==========================================================================
+
+Each layer's linear term enters φ as ``(w/2)‖t − W a − b‖²`` with weight w = ν and target t = z_l for
+l < L, and w = ρ, t = z_L + u/ρ for l = L (the dual term completes the square). The W-, b- and a-updates
+are therefore one function each for every layer.
+
+Choices where the paper and the released code differ (``algorithms.md`` §2.8; defaults follow the paper):
+
+* ``nu`` and ``rho`` are separate; ``nu_equals_rho=True`` is the code's single parameter.
+* ``rho_schedule="paper"`` multiplies ρ by 10 every 100 iterations; ``"cost"`` is the code's rule
+  (×10, capped at ``rho_max``=0.1, after three consecutive rises of the training loss, also
+  multiplying θ₀, τ₀ by 10 when the hidden layers have ≥ 100 units).
+* The backtracking searches (Algorithms 2–5) are computed in closed form
+  (:func:`~amref.solvers.subproblems.doubling_step`); they return what the literal doubling loop
+  returns, and no loop can run away (``reference-code.md`` §5 item 1).
+* ``bias_step="exact"`` (default) is the paper's b-model ``U(b;B)`` with the smallest B that
+  majorises the *summed* penalty, B = wN; it is the exact block minimiser, i.e. the code's column
+  mean. ``"paper-literal"`` takes B = ν (ρ for the last layer) as printed; with losses summed over N
+  samples that model is not an upper bound and the step overshoots by a factor N (it diverges for N > 2).
+  It is kept so that this can be checked.
+* z_L is solved by FISTA with the safe step 1/H = 2 (code: η = 4) or by exact per-column Newton.
+
+Use :meth:`DlADMMOptions.released_code` for all of the code's choices at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Literal
+
+from ..activations import relu
+from ..backend import Array, namespace
+from ..driver import SolverSpec
+from ..losses import CROSS_ENTROPY_LIPSCHITZ, cross_entropy
+from ..problem import MLP, Params, join_params, label_targets, split_params
+from .subproblems import ZLOptions, doubling_step, relu_prox, solve_zl
+
+
+@dataclasses.dataclass(frozen=True)
+class DlADMMOptions:
+    """dlADMM options; defaults are the paper's (Sec 5.1).
+
+    Attributes
+    ----------
+    rho : float
+        Initial ρ (paper: 1e-6).
+    nu : float
+        ν (paper: 1e-6). Ignored when ``nu_equals_rho``.
+    nu_equals_rho : bool
+        Released code: one parameter for both, so ν follows ρ's schedule.
+    rho_schedule : {"paper", "cost", "constant"}
+        ``"paper"``: ρ ← min(ρ·rho_factor, rho_max) every ``rho_every`` iterations. ``"cost"``: the
+        released code's rule, triggered when the training loss rose ``cost_patience`` times in a row.
+    rho_factor : float
+        Growth factor of ρ (10 in paper and code).
+    rho_every : int
+        Period of the paper schedule (100).
+    rho_max : float
+        Cap on ρ (paper: none; code: 0.1).
+    cost_patience : int
+        Consecutive training-loss rises that trigger the code schedule (3).
+    step_scale_on_rho : float
+        Factor applied to θ₀ and τ₀ when the code schedule fires (code: 10; 1 = no change).
+    step_scale_min_width : int
+        The code scales θ₀, τ₀ only when the hidden layers have at least this many units (100).
+    theta0, tau0 : float
+        Start values of the W- and a-backtracking constants (1 in the code).
+    backtrack_factor : float
+        Growth factor γ̄ = η̄ > 1 of the backtracking (2 in every code).
+    max_doublings : int or None
+        Cap on the number of growths (paper and dlADMM code: none, which the closed form makes safe).
+    bias_step : {"exact", "paper-literal"}
+        See the module docstring.
+    zl : ZLOptions
+        The z_L solver.
+    jit : bool or None
+        Numba kernels for NumPy arrays (None: when installed).
+    """
+
+    rho: float = 1e-6
+    nu: float = 1e-6
+    nu_equals_rho: bool = False
+    rho_schedule: Literal["paper", "cost", "constant"] = "paper"
+    rho_factor: float = 10.0
+    rho_every: int = 100
+    rho_max: float = math.inf
+    cost_patience: int = 3
+    step_scale_on_rho: float = 1.0
+    step_scale_min_width: int = 100
+    theta0: float = 1.0
+    tau0: float = 1.0
+    backtrack_factor: float = 2.0
+    max_doublings: int | None = None
+    bias_step: Literal["exact", "paper-literal"] = "exact"
+    zl: ZLOptions = ZLOptions()
+    jit: bool | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("rho", "nu", "theta0", "tau0", "rho_max"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and v > 0) or math.isnan(v):
+                raise ValueError(f"{name} must be a positive number, got {v!r}")
+        for name in ("rho", "nu", "theta0", "tau0"):
+            if not math.isfinite(getattr(self, name)):
+                raise ValueError(f"{name} must be finite, got {getattr(self, name)!r}")
+        if not self.rho_factor >= 1:
+            raise ValueError(f"rho_factor must be >= 1, got {self.rho_factor}")
+        if not self.backtrack_factor > 1:
+            raise ValueError(f"backtrack_factor must be > 1, got {self.backtrack_factor}")
+        if not self.step_scale_on_rho >= 1:
+            raise ValueError(f"step_scale_on_rho must be >= 1, got {self.step_scale_on_rho}")
+        if self.rho_schedule not in ("paper", "cost", "constant"):
+            raise ValueError(f"rho_schedule must be 'paper', 'cost' or 'constant', got {self.rho_schedule!r}")
+        if self.bias_step not in ("exact", "paper-literal"):
+            raise ValueError(f"bias_step must be 'exact' or 'paper-literal', got {self.bias_step!r}")
+        for name in ("rho_every", "cost_patience"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if self.max_doublings is not None and (not isinstance(self.max_doublings, int) or self.max_doublings < 0):
+            raise ValueError(f"max_doublings must be None or a non-negative integer, got {self.max_doublings!r}")
+        if not isinstance(self.zl, ZLOptions):
+            raise TypeError("zl must be a ZLOptions")
+
+    @classmethod
+    def released_code(cls, rho: float = 1e-6, **overrides) -> "DlADMMOptions":
+        """The authors' released code (``reference-code.md`` §1): ν = ρ, cost-triggered schedule capped at
+        0.1 with θ₀, τ₀ ×10, exact bias step, FISTA η = 4, tolerance 1e-3, 500 iterations."""
+        values = dict(
+            rho=rho,
+            nu=rho,
+            nu_equals_rho=True,
+            rho_schedule="cost",
+            rho_max=0.1,
+            step_scale_on_rho=10.0,
+            bias_step="exact",
+            zl=ZLOptions(method="fista", fista_step=4.0, fista_max_iter=500, fista_tol=1e-3),
+        )
+        values.update(overrides)
+        return cls(**values)
+
+
+@dataclasses.dataclass(frozen=True)
+class DlADMMState:
+    """All of dlADMM's variables after an iteration (tuples are indexed 0…L−1 for layers 1…L)."""
+
+    W: tuple
+    b: tuple
+    z: tuple
+    a: tuple
+    u: Array
+    m: tuple
+    rho: float
+    nu: float
+    theta0: float
+    tau0: float
+    iteration: int = 0
+    costs: tuple = ()
+    zl_iterations: int = 0
+
+
+# ----------------------------------------------------------------------------- subproblems
+def update_W(W, a_prev, m, target, weight, theta0, options):
+    """Eq 9 (backward) / Eq 11 (forward): ``W⁺ = W − ∇_Wφ/θ``, θ by backtracking (Algorithms 3, 4).
+
+    φ(W) = (w/2)‖t − W a_{l−1} − b‖², so ``∇_Wφ = −w (t − m) a_{l−1}ᵀ`` and ⟨G, HG⟩ = w‖G a_{l−1}‖²:
+    the product G a_{l−1} gives both the backtracking threshold and the new m = m − G a_{l−1}/θ.
+    Returns ``(W⁺, m⁺, θ)``.
+    """
+    xp = namespace(W, a_prev, m, target)
+    G = -weight * ((target - m) @ a_prev.T)
+    Ga = G @ a_prev
+    theta, ok = doubling_step(
+        theta0, weight * float(xp.sum(Ga * Ga)), float(xp.sum(G * G)), options.backtrack_factor, options.max_doublings
+    )
+    if not ok:
+        return W, m, theta
+    return W - G / theta, m - Ga / theta, theta
+
+
+def update_b(b, m, target, weight, options):
+    """Eq 6 / Eq 12 (l < L) and Eq 7 / Eq 13 (l = L): the bias block of φ(b) = (w/2)‖t − W a − b1ᵀ‖².
+
+    ``"exact"``: b⁺ = b + mean_j(t − m)_j (the minimiser). ``"paper-literal"``: b⁺ = b − ∇_bφ/B with
+    B = w as printed, i.e. b + Σ_j (t − m)_j. Returns ``(b⁺, m⁺)``.
+    """
+    xp = namespace(b, m, target)
+    r = target - m
+    if options.bias_step == "exact":
+        delta = xp.mean(r, axis=1, keepdims=True)
+    else:
+        delta = xp.sum(r, axis=1, keepdims=True)
+    return b + delta, m + delta
+
+
+def update_a(a, f_z, W_next, m_next, target_next, weight_next, nu, tau0, options):
+    """Eq 3 (backward) / Eq 16 (forward): ``a⁺ = a − ∇_aφ/τ``, τ by backtracking (Algorithms 2, 5).
+
+    φ(a) = (w_{l+1}/2)‖t_{l+1} − W_{l+1} a − b_{l+1}‖² + (ν/2)‖a − f(z_l)‖², so
+    ``∇_aφ = −w_{l+1} W_{l+1}ᵀ(t_{l+1} − m_{l+1}) + ν(a − f(z_l))`` and
+    ⟨g, Hg⟩ = w_{l+1}‖W_{l+1} g‖² + ν‖g‖²; W_{l+1} g also updates m_{l+1}. Returns ``(a⁺, m_{l+1}⁺, τ)``.
+    """
+    xp = namespace(a, f_z, W_next, m_next, target_next)
+    g = -weight_next * (W_next.T @ (target_next - m_next)) + nu * (a - f_z)
+    Wg = W_next @ g
+    gg = float(xp.sum(g * g))
+    tau, ok = doubling_step(
+        tau0, weight_next * float(xp.sum(Wg * Wg)) + nu * gg, gg, options.backtrack_factor, options.max_doublings
+    )
+    if not ok:
+        return a, m_next, tau
+    return a - g / tau, m_next - Wg / tau, tau
+
+
+def update_z_hidden(m, a, options):
+    """Eq 4 (backward) / Eq 14 (forward): ``argmin_z (ν/2)‖z − m_l‖² + (ν/2)‖a_l − f(z)‖²`` (exact, ReLU)."""
+    return relu_prox(m, a, alpha=1.0, beta=1.0, jit=options.jit)
+
+
+def update_z_last(m, u, y, rho, z_prev, options):
+    """Eq 5 (backward) / Eq 15 (forward): ``argmin_z R(z; y) + ⟨u, z − m_L⟩ + (ρ/2)‖z − m_L‖²``.
+
+    Completing the square: ``argmin_z R(z; y) + (ρ/2)‖z − (m_L − u/ρ)‖²``, warm-started at z_prev.
+    Returns ``(z_L, inner_iterations)``.
+    """
+    z, info = solve_zl(m - u / rho, y, rho, z_prev, options.zl, jit=options.jit)
+    return z, info.iterations
+
+
+def update_u(u, z_last, m_last, rho):
+    """Dual step (Algorithm 1, last line): ``u ← u + ρ (z_L − W_L a_{L−1} − b_L)``."""
+    return u + rho * (z_last - m_last)
+
+
+# ----------------------------------------------------------------------------- the iteration
+def init_state(problem: MLP, data, params: Params, options: DlADMMOptions) -> DlADMMState:
+    """Initial variables (``algorithms.md`` §1): z_l, a_l from a forward pass, z_L = ±1 from the labels, u = 0."""
+    if problem.activation != "relu" or problem.loss != "cross_entropy":
+        raise ValueError("dlADMM is implemented for ReLU hidden layers and the cross-entropy loss")
+    xp = namespace(data.x_train)
+    W, b = split_params(params)
+    zs, acts = problem.hidden(params, data.x_train)
+    z = tuple(zs[:-1]) + (label_targets(data.y_train),)
+    return DlADMMState(
+        W=tuple(W),
+        b=tuple(b),
+        z=z,
+        a=tuple(acts[1:]),
+        u=xp.zeros_like(z[-1]),
+        m=tuple(zs),
+        rho=float(options.rho),
+        nu=float(options.rho if options.nu_equals_rho else options.nu),
+        theta0=float(options.theta0),
+        tau0=float(options.tau0),
+    )
+
+
+def step(state: DlADMMState, data, options: DlADMMOptions) -> DlADMMState:
+    """One iteration of Algorithm 1 (backward sweep, forward sweep, dual step); returns a new state."""
+    x, y = data.x_train, data.y_train
+    W, b, z, a, m = list(state.W), list(state.b), list(state.z), list(state.a), list(state.m)
+    u, rho, nu = state.u, state.rho, state.nu
+    L = len(W)
+    last = L - 1
+    inputs = lambda i: x if i == 0 else a[i - 1]  # noqa: E731  a_{l-1}
+    weight = lambda i: rho if i == last else nu  # noqa: E731
+    target = lambda i: z[i] + u / rho if i == last else z[i]  # noqa: E731
+    zl_iters = 0
+
+    # backward sweep, output layer: z̄_L (Eq 5), b̄_L (Eq 7), W̄_L (Eq 9)
+    z[last], k = update_z_last(m[last], u, y, rho, z[last], options)
+    zl_iters += k
+    b[last], m[last] = update_b(b[last], m[last], target(last), rho, options)
+    W[last], m[last], _ = update_W(W[last], inputs(last), m[last], target(last), rho, state.theta0, options)
+    # backward sweep, hidden layers l = L−1 … 1: ā_l (Eq 3), z̄_l (Eq 4), b̄_l (Eq 6), W̄_l (Eq 9)
+    for i in range(last - 1, -1, -1):
+        a[i], m[i + 1], _ = update_a(a[i], relu(z[i]), W[i + 1], m[i + 1], target(i + 1), weight(i + 1), nu,
+                                     state.tau0, options)
+        z[i] = update_z_hidden(m[i], a[i], options)
+        b[i], m[i] = update_b(b[i], m[i], target(i), nu, options)
+        W[i], m[i], _ = update_W(W[i], inputs(i), m[i], target(i), nu, state.theta0, options)
+    # forward sweep, hidden layers l = 1 … L−1: W_l (Eq 11), b_l (Eq 12), z_l (Eq 14), a_l (Eq 16)
+    for i in range(last):
+        W[i], m[i], _ = update_W(W[i], inputs(i), m[i], target(i), nu, state.theta0, options)
+        b[i], m[i] = update_b(b[i], m[i], target(i), nu, options)
+        z[i] = update_z_hidden(m[i], a[i], options)
+        a[i], m[i + 1], _ = update_a(a[i], relu(z[i]), W[i + 1], m[i + 1], target(i + 1), weight(i + 1), nu,
+                                     state.tau0, options)
+    # forward sweep, output layer: W_L (Eq 11), b_L (Eq 13), z_L (Eq 15)
+    W[last], m[last], _ = update_W(W[last], inputs(last), m[last], target(last), rho, state.theta0, options)
+    b[last], m[last] = update_b(b[last], m[last], target(last), rho, options)
+    z[last], k = update_z_last(m[last], u, y, rho, z[last], options)
+    zl_iters += k
+    # dual step
+    u = update_u(u, z[last], m[last], rho)
+    return dataclasses.replace(
+        state, W=tuple(W), b=tuple(b), z=tuple(z), a=tuple(a), m=tuple(m), u=u,
+        iteration=state.iteration + 1, zl_iterations=zl_iters,
+    )
+
+
+def augmented_lagrangian(state: DlADMMState, y: Array) -> float:
+    """L_ρ(W, b, z, a, u) of Problem 2 (the quantity Property 2 proves non-increasing for ρ > 2H)."""
+    xp = namespace(y, state.u)
+    r = state.z[-1] - state.m[-1]
+    total = float(cross_entropy(state.z[-1], y))
+    total += float(xp.sum(state.u * r)) + 0.5 * state.rho * float(xp.sum(r * r))
+    for zl, ml, al in zip(state.z[:-1], state.m[:-1], state.a):
+        total += 0.5 * state.nu * (float(xp.sum((zl - ml) ** 2)) + float(xp.sum((al - relu(zl)) ** 2)))
+    return total
+
+
+def diagnostics(state: DlADMMState, data, options: DlADMMOptions) -> dict:
+    """``objective`` = L_ρ, ``residual`` = ‖z_L − W_L a_{L−1} − b_L‖², plus ρ, ν and z_L inner iterations."""
+    xp = namespace(state.u)
+    r = state.z[-1] - state.m[-1]
+    return {
+        "objective": augmented_lagrangian(state, data.y_train),
+        "residual": float(xp.sum(r * r)),
+        "rho": state.rho,
+        "nu": state.nu,
+        "zl_iterations": state.zl_iterations,
+    }
+
+
+def end_iteration(state: DlADMMState, row: dict, options: DlADMMOptions) -> DlADMMState:
+    """The ρ schedule, applied after iteration ``state.iteration`` (so it acts from the next one)."""
+    rho, theta0, tau0, costs = state.rho, state.theta0, state.tau0, state.costs
+    if options.rho_schedule == "paper" and state.iteration % options.rho_every == 0:
+        rho = min(rho * options.rho_factor, options.rho_max)
+    elif options.rho_schedule == "cost":
+        costs = (costs + (float(row["train_loss"]),))[-(options.cost_patience + 1):]
+        rising = len(costs) == options.cost_patience + 1 and all(c1 > c0 for c0, c1 in zip(costs, costs[1:]))
+        if rising:
+            rho = min(rho * options.rho_factor, options.rho_max)
+            hidden = [w.shape[0] for w in state.W[:-1]] or [state.W[-1].shape[0]]
+            if min(hidden) >= options.step_scale_min_width:
+                theta0 *= options.step_scale_on_rho
+                tau0 *= options.step_scale_on_rho
+    nu = rho if options.nu_equals_rho else state.nu
+    return dataclasses.replace(state, rho=rho, nu=nu, theta0=theta0, tau0=tau0, costs=costs)
+
+
+def params(state: DlADMMState) -> Params:
+    """Current weights ``[W_1, b_1, …, W_L, b_L]``."""
+    return join_params(state.W, state.b)
+
+
+def required_rho() -> float:
+    """Property 1–2 need ρ > 2H; H = 1/2 for the summed softmax cross-entropy, so ρ > 1."""
+    return 2 * CROSS_ENTROPY_LIPSCHITZ
+
+
+SOLVER = SolverSpec(
+    name="dladmm",
+    options_class=DlADMMOptions,
+    init_state=init_state,
+    step=step,
+    diagnostics=diagnostics,
+    params=params,
+    end_iteration=end_iteration,
+)

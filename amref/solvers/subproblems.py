@@ -1,0 +1,322 @@
+r"""Closed forms and bounded inner solvers shared by the AM solvers.
+
+==================  ===================================================================================
+name                what it solves
+==================  ===================================================================================
+doubling_step       the backtracking search "t ← t·γ̄ until φ(X⁺) ≤ φ(X₀)+⟨G,X⁺−X₀⟩+t/2‖X⁺−X₀‖²",
+                    X⁺ = X₀ − G/t, **in closed form** for a quadratic φ (spec README): the test holds
+                    exactly when t ≥ ⟨G, H G⟩/‖G‖², so the accepted t is the first t₀γ̄ᵏ above that
+                    threshold. No loop, and the caller supplies ⟨G,HG⟩ from a product it needs anyway.
+doubling_search     the literal loop above, bounded, kept as the reference the closed form is tested
+                    against (and for non-quadratic or projected blocks).
+relu_prox           argmin_z α(z−m)² + β(a − relu z)² + δ(z − z_prev)², elementwise: the best point of
+                    each branch (z ≤ 0, z ≥ 0), compared on the **full** objective.
+solve_zl            argmin_z R(z; y) + ρ/2‖z − m‖² (the output-layer z_L subproblem): FISTA with the
+                    provably safe step 1/H = 2 (the papers' method), or per-column Newton (exact).
+==================  ===================================================================================
+
+Every loop here is bounded by a named option.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Callable, Literal
+
+from .. import kernels
+from ..backend import Array, eps, namespace
+from ..losses import CROSS_ENTROPY_LIPSCHITZ, cross_entropy_columns, log_softmax, softmax
+
+
+# ----------------------------------------------------------------------------- backtracking
+def doubling_step(
+    t0: float, curvature: float, grad_sq: float, factor: float = 2.0, max_doublings: int | None = None
+) -> tuple[float, bool]:
+    """The step constant a doubling backtracking search accepts on a quadratic block, without the loop.
+
+    For X⁺ = X₀ − G/t on a quadratic φ with Hessian H the sufficient-decrease test
+    ``φ(X⁺) ≤ φ(X₀) + ⟨G, X⁺−X₀⟩ + t/2‖X⁺−X₀‖²`` reduces to ``⟨G,HG⟩ ≤ t‖G‖²``. The search tries
+    t = t₀, t₀γ̄, t₀γ̄², … and stops at the first that passes.
+
+    Parameters
+    ----------
+    t0
+        Initial constant (θ or τ in dlADMM).
+    curvature
+        ⟨G, H G⟩.
+    grad_sq
+        ‖G‖².
+    factor
+        γ̄ > 1, the paper's growth factor (2 in every code).
+    max_doublings
+        ``None`` (the paper: no cap) or the number of growths allowed after t₀ (mDLAM and pdADMM-G
+        code: 10). When the search would need more, the block is left unchanged.
+
+    Returns
+    -------
+    (t, accepted)
+        The accepted constant, and False when the cap was hit (the caller keeps X₀).
+    """
+    if not (t0 > 0 and math.isfinite(t0)):
+        raise ValueError(f"backtracking start must be positive and finite, got {t0}")
+    if not factor > 1:
+        raise ValueError(f"backtracking factor must be > 1, got {factor}")
+    if not (math.isfinite(curvature) and math.isfinite(grad_sq)):
+        return t0, False
+    if grad_sq <= 0.0 or curvature <= t0 * grad_sq:
+        return t0, True
+    k = max(1, math.ceil(math.log(curvature / (t0 * grad_sq)) / math.log(factor)))
+    # correct a possible off-by-one from rounding in the logarithms (at most one step each way)
+    if k > 1 and curvature <= t0 * factor ** (k - 1) * grad_sq:
+        k -= 1
+    if curvature > t0 * factor**k * grad_sq:
+        k += 1
+    if max_doublings is not None and k > max_doublings:
+        return t0 * factor**max_doublings, False
+    return t0 * factor**k, True
+
+
+def doubling_search(
+    phi: Callable[[Array], float],
+    x0: Array,
+    grad: Array,
+    t0: float,
+    factor: float = 2.0,
+    max_tests: int = 64,
+    project: Callable[[Array], Array] | None = None,
+) -> tuple[Array, float, bool]:
+    """The literal backtracking loop of the papers (their Algorithms 2–5), bounded by ``max_tests``.
+
+    Tries ``X⁺ = P(X₀ − G/t)`` for t = t₀, t₀γ̄, … and accepts the first with
+    ``φ(X⁺) ≤ φ(X₀) + ⟨G, X⁺−X₀⟩ + t/2‖X⁺−X₀‖²``. ``P`` is an optional projection (mDLAM's band).
+
+    Returns
+    -------
+    (X, t, accepted)
+        The accepted point, its t, and whether a test passed within ``max_tests`` (else X₀).
+    """
+    xp = namespace(x0, grad)
+    f0 = phi(x0)
+    t = t0
+    for _ in range(max_tests):
+        x = x0 - grad / t
+        if project is not None:
+            x = project(x)
+        d = x - x0
+        if phi(x) <= f0 + float(xp.sum(grad * d)) + 0.5 * t * float(xp.sum(d * d)):
+            return x, t, True
+        t *= factor
+    return x0, t, False
+
+
+# ----------------------------------------------------------------------------- ReLU z-subproblem
+def relu_prox(
+    m: Array,
+    a: Array,
+    *,
+    alpha: float = 1.0,
+    beta: float = 1.0,
+    z_prev: Array | None = None,
+    delta: float = 0.0,
+    compare: Literal["full", "without_prox"] = "full",
+    jit: bool | None = None,
+) -> Array:
+    r"""Elementwise ``argmin_z α(z − m)² + β(a − relu z)² + δ(z − z_prev)²``.
+
+    Branch z ≤ 0: ``c₁ = min((αm + δz_prev)/(α + δ), 0)``; branch z ≥ 0:
+    ``c₂ = max((αm + βa + δz_prev)/(α + β + δ), 0)``; the smaller objective wins (ties → c₁, as in
+    the codes). dlADMM Eq 4/14 is α = β = 1, δ = 0; pdADMM's z-step is α = β = δ = 1.
+
+    Parameters
+    ----------
+    m, a
+        Linear target ``W a_{l-1} + b`` and the layer output a_l (same shape).
+    alpha, beta, delta
+        Positive weights (δ ≥ 0).
+    z_prev
+        Proximal centre (required when δ > 0).
+    compare
+        ``"full"`` compares the branches on the whole objective. ``"without_prox"`` reproduces the
+        pdADMM / pdADMM-G code, which drops the δ term from the comparison (``reference-code.md``
+        §5 item 6).
+    jit
+        Use the Numba kernel (NumPy arrays only). ``None``: when Numba is installed.
+    """
+    if not (alpha > 0 and beta > 0 and delta >= 0):
+        raise ValueError(f"relu_prox needs alpha > 0, beta > 0, delta >= 0; got {alpha}, {beta}, {delta}")
+    if delta > 0 and z_prev is None:
+        raise ValueError("relu_prox: delta > 0 needs z_prev")
+    if compare not in ("full", "without_prox"):
+        raise ValueError(f"compare must be 'full' or 'without_prox', got {compare!r}")
+    xp = namespace(m, a, z_prev)
+    if delta == 0:
+        z_prev = None
+    kernel = kernels.relu_prox(xp, jit)
+    if kernel is not None:
+        return kernel(m, a, alpha, beta, z_prev, delta, compare == "full")
+    return relu_prox_xp(m, a, alpha=alpha, beta=beta, z_prev=z_prev, delta=delta, compare=compare)
+
+
+def relu_prox_xp(m, a, *, alpha=1.0, beta=1.0, z_prev=None, delta=0.0, compare="full"):
+    """Array-API implementation of :func:`relu_prox` (the reference the Numba kernel is tested against)."""
+    xp = namespace(m, a, z_prev)
+    if z_prev is None or delta == 0:
+        c1 = xp.minimum(m, 0.0)
+        c2 = xp.maximum((alpha * m + beta * a) / (alpha + beta), 0.0)
+        f1 = alpha * (c1 - m) ** 2 + beta * a**2
+        f2 = alpha * (c2 - m) ** 2 + beta * (a - c2) ** 2
+    else:
+        c1 = xp.minimum((alpha * m + delta * z_prev) / (alpha + delta), 0.0)
+        c2 = xp.maximum((alpha * m + beta * a + delta * z_prev) / (alpha + beta + delta), 0.0)
+        f1 = alpha * (c1 - m) ** 2 + beta * a**2
+        f2 = alpha * (c2 - m) ** 2 + beta * (a - c2) ** 2
+        if compare == "full":
+            f1 = f1 + delta * (c1 - z_prev) ** 2
+            f2 = f2 + delta * (c2 - z_prev) ** 2
+    return xp.where(f2 < f1, c2, c1)
+
+
+# ----------------------------------------------------------------------------- z_L subproblem
+@dataclasses.dataclass(frozen=True)
+class ZLOptions:
+    """How the output-layer subproblem ``min_z R(z; y) + ρ/2‖z − m‖²`` is solved.
+
+    Attributes
+    ----------
+    method : {"fista", "newton"}
+        ``"fista"`` (the papers' method) or ``"newton"``: per-column Newton with an exact
+        Sherman–Morrison solve of ``(diag p − p pᵀ + ρI) d = g`` and an Armijo line search; it reaches
+        machine precision in a few iterations and is the fast exact alternative.
+    fista_step : float
+        FISTA step η. Default 1/H = 2, the largest step the convergence theory allows
+        (H = 1/2 is the Lipschitz constant of ∇R). The released codes use η = 4, which is not
+        provably safe (``reference-code.md`` §5 item 5).
+    fista_max_iter : int
+        FISTA iteration cap (codes: dlADMM/mDLAM/pdADMM 500, pdADMM-G 50).
+    fista_tol : float
+        FISTA stops when ``|F(z_k) − F(z_{k−1})| < fista_tol`` (absolute, on the summed objective, as
+        in the codes: dlADMM/pdADMM 1e-3, mDLAM 1e-4).
+    newton_max_iter : int
+        Newton iteration cap.
+    newton_tol : float
+        Newton stops when every column's gradient has max-norm ≤ ``max(newton_tol, 64·eps)``.
+    newton_max_halvings : int
+        Cap on the Armijo step halvings per Newton iteration.
+    armijo : float
+        Armijo sufficient-decrease constant.
+    """
+
+    method: Literal["fista", "newton"] = "fista"
+    fista_step: float = 1.0 / CROSS_ENTROPY_LIPSCHITZ
+    fista_max_iter: int = 500
+    fista_tol: float = 1e-3
+    newton_max_iter: int = 50
+    newton_tol: float = 1e-10
+    newton_max_halvings: int = 40
+    armijo: float = 1e-4
+
+    def __post_init__(self) -> None:
+        if self.method not in ("fista", "newton"):
+            raise ValueError(f"z_L method must be 'fista' or 'newton', got {self.method!r}")
+        for name in ("fista_step", "fista_tol", "newton_tol"):
+            v = getattr(self, name)
+            if not (v > 0 and math.isfinite(v)):
+                raise ValueError(f"{name} must be positive and finite, got {v}")
+        for name in ("fista_max_iter", "newton_max_iter", "newton_max_halvings"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if not 0 < self.armijo < 0.5:
+            raise ValueError(f"armijo must lie in (0, 0.5), got {self.armijo}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ZLInfo:
+    """Diagnostics of one z_L solve."""
+
+    iterations: int
+    converged: bool
+
+
+def solve_zl(
+    m: Array, y: Array, rho: float, z0: Array, options: ZLOptions = ZLOptions(), jit: bool | None = None
+) -> tuple[Array, ZLInfo]:
+    """``argmin_z R(z; y) + ρ/2‖z − m‖²`` for the summed softmax cross-entropy R, warm-started at ``z0``."""
+    if not (rho > 0 and math.isfinite(rho)):
+        raise ValueError(f"the z_L subproblem needs rho > 0, got {rho}")
+    if options.method == "newton":
+        return newton_zl(m, y, rho, z0, options, jit=jit)
+    return fista_zl(m, y, rho, z0, options, jit=jit)
+
+
+def fista_zl(m, y, rho, z0, options: ZLOptions = ZLOptions(), jit: bool | None = None):
+    r"""FISTA (Beck & Teboulle) on ``F(z) = R(z; y) + ρ/2‖z − m‖²``: R linearised, the quadratic exact.
+
+    ``x_k = argmin_ζ ⟨∇R(v_k), ζ − v_k⟩ + ‖ζ − v_k‖²/(2η) + ρ/2‖ζ − m‖² = (v_k − η∇R(v_k) + ρηm)/(1 + ρη)``,
+    ``λ_{k+1} = (1 + √(1 + 4λ_k²))/2``, ``v_{k+1} = x_k + (λ_k − 1)/λ_{k+1} · (x_k − x_{k−1})``, v_1 = x_0 = z0.
+
+    As in the codes, F is evaluated where the gradient is taken (v_k, one fused pass gives both) and
+    the loop stops when ``|F(v_k) − F(v_{k−1})| < fista_tol`` or after ``fista_max_iter`` steps. The
+    prox point x_k is returned (the codes return the extrapolated v_k, which is not a FISTA iterate).
+    """
+    xp = namespace(m, y, z0)
+    eta = options.fista_step
+    grad_and_value = kernels.cross_entropy_and_grad(xp, jit)
+    lam = 1.0
+    x_prev = v = z0
+    f_prev = math.inf
+    for k in range(1, options.fista_max_iter + 1):
+        g, r = grad_and_value(v, y)
+        f = float(r) + 0.5 * rho * float(xp.sum((v - m) ** 2))
+        if abs(f - f_prev) < options.fista_tol:
+            return x_prev, ZLInfo(k - 1, True)
+        x = (v - eta * g + (rho * eta) * m) / (1.0 + rho * eta)
+        lam_next = (1.0 + math.sqrt(1.0 + 4.0 * lam * lam)) / 2.0
+        v = x + ((lam - 1.0) / lam_next) * (x - x_prev)
+        x_prev, f_prev, lam = x, f, lam_next
+    return x_prev, ZLInfo(options.fista_max_iter, False)
+
+
+def newton_zl(m, y, rho, z0, options: ZLOptions = ZLOptions(), jit: bool | None = None):
+    r"""Per-column damped Newton on ``F_j(z) = R(z_j; y_j) + ρ/2‖z_j − m_j‖²``.
+
+    Column Hessian ``H = diag(p) − p pᵀ + ρI`` (p = softmax z_j); with ``D = diag(p) + ρI`` the
+    Sherman–Morrison formula gives ``H⁻¹g = D⁻¹g + D⁻¹p · (pᵀD⁻¹g)/(1 − pᵀD⁻¹p)``, where the denominator
+    is computed cancellation-free as ``ρ Σ_i p_i/(p_i + ρ)``. Each column takes the Armijo step
+    ``z_j ← z_j − α_j d_j`` with the largest α_j ∈ {1, ½, ¼, …} that passes.
+    """
+    xp = namespace(m, y, z0)
+    tol = max(options.newton_tol, 64 * eps(z0))
+    z = z0
+    for k in range(1, options.newton_max_iter + 1):
+        logp = log_softmax(z)
+        p = xp.exp(logp)
+        g = p - y + rho * (z - m)
+        if float(xp.max(xp.abs(g))) <= tol:
+            return z, ZLInfo(k - 1, True)
+        dinv = 1.0 / (p + rho)
+        s = dinv * g
+        w = dinv * p
+        denom = rho * xp.sum(w, axis=0, keepdims=True)
+        d = s + w * (xp.sum(p * s, axis=0, keepdims=True) / denom)
+        slope = xp.sum(g * d, axis=0, keepdims=True)
+        f0 = -xp.sum(y * logp, axis=0, keepdims=True) + 0.5 * rho * xp.sum((z - m) ** 2, axis=0, keepdims=True)
+        slack = 16 * eps(z0) * xp.abs(f0)
+        step = xp.ones_like(slope)
+        done = xp.zeros(slope.shape, dtype=xp.bool)
+        z_new = z
+        for _ in range(options.newton_max_halvings):
+            trial = z - step * d
+            f_trial = cross_entropy_columns(trial, y) + 0.5 * rho * xp.sum((trial - m) ** 2, axis=0, keepdims=True)
+            ok = (f_trial <= f0 - options.armijo * step * slope + slack) & ~done
+            z_new = xp.where(ok, trial, z_new)
+            done = done | ok
+            if bool(xp.all(done)):
+                break
+            step = xp.where(done, step, 0.5 * step)
+        if not bool(xp.any(done)):
+            return z, ZLInfo(k, False)  # no column can decrease F any more: rounding level
+        z = z_new
+    g = softmax(z) - y + rho * (z - m)
+    return z, ZLInfo(options.newton_max_iter, float(xp.max(xp.abs(g))) <= tol)
