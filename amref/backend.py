@@ -181,3 +181,23 @@ def synchronize(xp: ModuleType) -> None:
 def scalar(x: Array) -> float:
     """A 0-d array as a Python float (a device→host sync on GPUs)."""
     return float(x)
+
+
+def spmm(A: Any, X: Array) -> Array:
+    """Sparse (host ``scipy.sparse``) matrix ``A`` times dense ``X`` in ``X``'s namespace.
+
+    NumPy: ``scipy.sparse`` product. CuPy: ``A`` is copied once to ``cupyx.scipy.sparse`` (the caller
+    asked for a product with device data). Other namespaces: ``A`` is densified (small graphs only).
+    """
+    import scipy.sparse as sp
+
+    if not sp.issparse(A):
+        raise TypeError("spmm expects a scipy.sparse matrix as its first argument")
+    xp = namespace(X)
+    if is_numpy(xp):
+        return np.asarray(A @ X)
+    if is_cupy(xp):
+        import cupyx.scipy.sparse as csp
+
+        return csp.csr_matrix(A.tocsr().astype(X.dtype)) @ X
+    return from_host(A.toarray(), xp, device=device(X), dtype=dtype_name(X)) @ X
