@@ -4,8 +4,8 @@ A solver state is a dataclass (or NamedTuple) whose fields are arrays, lists/tup
 nested states, or plain JSON values (floats, ints, strings, ``None``, a NumPy generator's state
 dict). :func:`pack` turns such an object into ``{key: host array}`` plus a JSON tree that refers to
 the arrays by key; :func:`unpack` rebuilds the object, moving the arrays into the requested
-namespace. Only classes defined inside :mod:`amref` are rebuilt (never arbitrary code), and nothing is
-pickled.
+namespace. Only dataclass and NamedTuple types are rebuilt, from :mod:`amref` or from modules the
+program has already imported (a user's own solver state); nothing is pickled.
 
 Files are written to a temporary name in the same directory and renamed over the target with
 :func:`os.replace`, so a crash or a full disk never leaves a half-written checkpoint behind.
@@ -17,6 +17,7 @@ import dataclasses
 import importlib
 import json
 import os
+import sys
 import tempfile
 from types import ModuleType
 from typing import Any
@@ -99,12 +100,27 @@ def _qualname(x: Any) -> str:
 
 
 def _resolve(name: str) -> type:
+    """The dataclass / NamedTuple type called ``module:qualname``.
+
+    Only amref modules are imported on demand; any other module must already be imported (a
+    user's own solver state), so loading a checkpoint never imports foreign code, and the object
+    must be a dataclass or NamedTuple type (never an arbitrary callable such as ``os.system``).
+    """
     module, _, qual = name.partition(":")
-    if not (module == "amref" or module.startswith("amref.")):
-        raise CheckpointError(f"refusing to rebuild {name!r}: only amref classes can appear in a checkpoint")
-    obj: Any = importlib.import_module(module)
-    for part in qual.split("."):
-        obj = getattr(obj, part)
+    if module == "amref" or module.startswith("amref."):
+        obj: Any = importlib.import_module(module)
+    elif module in sys.modules:
+        obj = sys.modules[module]
+    else:
+        raise CheckpointError(f"refusing to rebuild {name!r}: module {module!r} is not imported")
+    try:
+        for part in qual.split("."):
+            obj = getattr(obj, part)
+    except AttributeError as exc:
+        raise CheckpointError(f"checkpoint refers to unknown class {name!r}") from exc
+    is_namedtuple = isinstance(obj, type) and issubclass(obj, tuple) and hasattr(obj, "_fields")
+    if not (isinstance(obj, type) and (dataclasses.is_dataclass(obj) or is_namedtuple)):
+        raise CheckpointError(f"refusing to rebuild {name!r}: not a dataclass or NamedTuple type")
     return obj
 
 

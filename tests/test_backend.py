@@ -1,0 +1,46 @@
+"""Backend layer: namespaces, explicit transfers, no silent mixing, sparse products."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from amref import backend
+
+
+def test_round_trip_and_dtypes(xp):
+    a = np.arange(6.0).reshape(2, 3)
+    x = backend.from_host(a, xp, dtype="float32")
+    assert backend.namespace(x) is not None and backend.dtype_name(x) == "float32"
+    np.testing.assert_array_equal(backend.to_host(x), a.astype(np.float32))
+    assert backend.eps(x) == np.finfo(np.float32).eps
+
+
+def test_mixed_namespaces_raise():
+    strict = backend.get_namespace("array_api_strict")
+    with pytest.raises(TypeError):
+        backend.namespace(np.ones(2), strict.ones(2))
+
+
+def test_unknown_and_unavailable_backends():
+    with pytest.raises(ValueError):
+        backend.get_namespace("tensorflow")
+    if not backend.cupy_available():
+        with pytest.raises(backend.BackendUnavailable):
+            backend.get_namespace("cupy")
+
+
+def test_float_dtype_names(xp):
+    assert backend.float_dtype(xp, "float64") == xp.float64
+    with pytest.raises(ValueError):
+        backend.float_dtype(xp, "float16")
+
+
+def test_spmm_matches_dense(xp, rng):
+    A = sp.random(7, 7, density=0.3, random_state=1, format="csr")
+    X = rng.normal(size=(7, 4))
+    got = backend.spmm(A, backend.from_host(X, xp))
+    np.testing.assert_allclose(backend.to_host(got), A.toarray() @ X, rtol=1e-12)
+    with pytest.raises(TypeError):
+        backend.spmm(A.toarray(), X)
