@@ -60,7 +60,7 @@ import math
 from typing import Literal
 
 from ..activations import relu
-from ..backend import Array, namespace
+from ..backend import Array, inner, namespace, sum_of_squares
 from ..driver import SolverSpec
 from ..losses import CROSS_ENTROPY_LIPSCHITZ, cross_entropy
 from ..problem import MLP, Params, join_params, label_targets, split_params
@@ -198,11 +198,10 @@ def update_W(W, a_prev, m, target, weight, theta0, options):
     the product G a_{l−1} gives both the backtracking threshold and the new m = m − G a_{l−1}/θ.
     Returns ``(W⁺, m⁺, θ)``.
     """
-    xp = namespace(W, a_prev, m, target)
-    G = -weight * ((target - m) @ a_prev.T)
+    G = (-weight) * ((target - m) @ a_prev.T)
     Ga = G @ a_prev
     theta, ok = doubling_step(
-        theta0, weight * float(xp.sum(Ga * Ga)), float(xp.sum(G * G)), options.backtrack_factor, options.max_doublings
+        theta0, weight * sum_of_squares(Ga), sum_of_squares(G), options.backtrack_factor, options.max_doublings
     )
     if not ok:
         return W, m, theta
@@ -231,12 +230,11 @@ def update_a(a, f_z, W_next, m_next, target_next, weight_next, nu, tau0, options
     ``∇_aφ = −w_{l+1} W_{l+1}ᵀ(t_{l+1} − m_{l+1}) + ν(a − f(z_l))`` and
     ⟨g, Hg⟩ = w_{l+1}‖W_{l+1} g‖² + ν‖g‖²; W_{l+1} g also updates m_{l+1}. Returns ``(a⁺, m_{l+1}⁺, τ)``.
     """
-    xp = namespace(a, f_z, W_next, m_next, target_next)
-    g = -weight_next * (W_next.T @ (target_next - m_next)) + nu * (a - f_z)
+    g = ((-weight_next) * W_next).T @ (target_next - m_next) + nu * (a - f_z)
     Wg = W_next @ g
-    gg = float(xp.sum(g * g))
+    gg = sum_of_squares(g)
     tau, ok = doubling_step(
-        tau0, weight_next * float(xp.sum(Wg * Wg)) + nu * gg, gg, options.backtrack_factor, options.max_doublings
+        tau0, weight_next * sum_of_squares(Wg) + nu * gg, gg, options.backtrack_factor, options.max_doublings
     )
     if not ok:
         return a, m_next, tau
@@ -332,22 +330,18 @@ def step(state: DlADMMState, data, options: DlADMMOptions) -> DlADMMState:
 
 def augmented_lagrangian(state: DlADMMState, y: Array) -> float:
     """L_ρ(W, b, z, a, u) of Problem 2 (the quantity Property 2 proves non-increasing for ρ > 2H)."""
-    xp = namespace(y, state.u)
     r = state.z[-1] - state.m[-1]
-    total = float(cross_entropy(state.z[-1], y))
-    total += float(xp.sum(state.u * r)) + 0.5 * state.rho * float(xp.sum(r * r))
+    total = float(cross_entropy(state.z[-1], y)) + inner(state.u, r) + 0.5 * state.rho * sum_of_squares(r)
     for zl, ml, al in zip(state.z[:-1], state.m[:-1], state.a):
-        total += 0.5 * state.nu * (float(xp.sum((zl - ml) ** 2)) + float(xp.sum((al - relu(zl)) ** 2)))
+        total += 0.5 * state.nu * (sum_of_squares(zl - ml) + sum_of_squares(al - relu(zl)))
     return total
 
 
 def diagnostics(state: DlADMMState, data, options: DlADMMOptions) -> dict:
     """``objective`` = L_ρ, ``residual`` = ‖z_L − W_L a_{L−1} − b_L‖², plus ρ, ν and z_L inner iterations."""
-    xp = namespace(state.u)
-    r = state.z[-1] - state.m[-1]
     return {
         "objective": augmented_lagrangian(state, data.y_train),
-        "residual": float(xp.sum(r * r)),
+        "residual": sum_of_squares(state.z[-1] - state.m[-1]),
         "rho": state.rho,
         "nu": state.nu,
         "zl_iterations": state.zl_iterations,
@@ -380,6 +374,31 @@ def params(state: DlADMMState) -> Params:
 def required_rho() -> float:
     """Property 1–2 need ρ > 2H; H = 1/2 for the summed softmax cross-entropy, so ρ > 1."""
     return 2 * CROSS_ENTROPY_LIPSCHITZ
+
+
+def matrix_products(widths, n_samples: int) -> list[tuple[str, tuple[int, int, int], int]]:
+    """The matrix products one :func:`step` performs: ``(expression, (m, k, n), count)`` per shape.
+
+    Each W-update does ``(t − m) a_{l−1}ᵀ`` (n_l×N by N×n_{l−1}) and ``G a_{l−1}`` (n_l×n_{l−1} by
+    n_{l−1}×N); each a-update does ``W_{l+1}ᵀ (t − m)`` and ``W_{l+1} g``. Every layer's W is updated
+    twice (backward and forward sweep) and every hidden a twice. Nothing else is O(n²N).
+    """
+    widths, N = list(widths), int(n_samples)
+    out = []
+    for l in range(1, len(widths)):
+        n_out, n_in = widths[l], widths[l - 1]
+        out.append((f"W{l}: (t-m) a.T", (n_out, N, n_in), 2))
+        out.append((f"W{l}: G a", (n_out, n_in, N), 2))
+    for l in range(1, len(widths) - 1):
+        n, n_next = widths[l], widths[l + 1]
+        out.append((f"a{l}: W{l + 1}.T r", (n, n_next, N), 2))
+        out.append((f"a{l}: W{l + 1} g", (n_next, n, N), 2))
+    return out
+
+
+def matrix_product_flops(widths, n_samples: int) -> int:
+    """Floating-point operations (2mkn per product) of the matrix products of one iteration."""
+    return sum(2 * m * k * n * count for _, (m, k, n), count in matrix_products(widths, n_samples))
 
 
 SOLVER = SolverSpec(

@@ -1,0 +1,7 @@
+"""``python -m amref`` is the ``amref`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

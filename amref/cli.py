@@ -1,0 +1,320 @@
+"""Command line: ``amref train``, ``amref plot``, ``amref list`` (also ``python -m amref ...``).
+
+``amref train`` maps its named hyperparameter flags onto the chosen solver's options dataclass
+(``--rho`` → ``rho``, ``--nu`` → ``nu``, ``--lr`` → ``lr``, ``--weight-decay`` → ``weight_decay``,
+``--batch-size`` → ``batch_size``, ``--quantize`` → ``quantize``, ``--zl-solver`` → ``zl.method``) and
+``--option KEY=VALUE`` onto any field (dotted keys reach nested options, e.g. ``zl.fista_step=4``).
+A flag that the solver has no option for is an error, not silently ignored. Every error ends with a
+single ``amref: error: …`` line and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import sys
+import time
+import typing
+from typing import Any, Sequence
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+EXIT_DIVERGED = 3
+EXIT_INTERRUPTED = 130
+
+
+class CLIError(Exception):
+    """A user error reported as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage dump)."""
+
+    def error(self, message: str) -> typing.NoReturn:  # noqa: D401
+        self.exit(EXIT_USAGE, f"amref: error: {message} (see '{self.prog} --help')\n")
+
+
+# ----------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    """The ``amref`` argument parser."""
+    parser = _Parser(prog="amref", description="Alternating-minimization training of neural networks.")
+    sub = parser.add_subparsers(dest="command", metavar="{train,plot,list}")
+    sub.required = True
+
+    t = sub.add_parser("train", help="train a network with a solver on a dataset",
+                       description="Train an MLP with an AM solver or a gradient baseline; prints a progress "
+                                   "bar and an iteration table, optionally writes a JSON run record.")
+    t.add_argument("--solver", default="dladmm", help="solver name (see 'amref list'); default dladmm")
+    t.add_argument("--dataset", default="digits", help="dataset name (see 'amref list'); default digits")
+    t.add_argument("--data-dir", default=None, help="directory with dataset files (else $AMREF_DATA_DIR, else a user cache)")
+    t.add_argument("--no-download", action="store_true", help="never download missing dataset files")
+    t.add_argument("--train-size", type=int, default=None, help="use the first N training samples")
+    t.add_argument("--test-size", type=int, default=None, help="use the first N test samples")
+    t.add_argument("--downsample", type=int, default=None, help="image side after down-sampling (pdADMM: 14)")
+    t.add_argument("--hidden", default=None,
+                   help="comma-separated hidden widths, e.g. 1000,1000 ('' for none); default 100,100")
+    t.add_argument("--iters", type=int, default=None, help="iterations (epochs for gradient baselines); default 50")
+    t.add_argument("--rho", type=float, default=None, help="ADMM penalty ρ (solver option 'rho')")
+    t.add_argument("--nu", type=float, default=None, help="relaxation penalty ν (solver option 'nu')")
+    t.add_argument("--lr", type=float, default=None, help="learning rate of a gradient baseline")
+    t.add_argument("--weight-decay", type=float, default=None, help="weight decay of a gradient baseline")
+    t.add_argument("--batch-size", type=int, default=None, help="mini-batch size (full batch when omitted)")
+    t.add_argument("--quantize", choices=("p", "q", "pq"), default=None, help="pdADMM-G-Q: quantized variables")
+    t.add_argument("--zl-solver", choices=("fista", "newton"), default=None, help="z_L subproblem solver")
+    t.add_argument("--preset", choices=("paper", "code"), default="paper",
+                   help="'paper' (default) or 'code': the authors' released-code choices")
+    t.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="set any solver option (repeatable; dotted keys for nested options)")
+    t.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    t.add_argument("--seed", type=int, default=0, help="seed of the initial weights (and shuffles)")
+    t.add_argument("--init-scheme", choices=("paper", "reseed"), default="paper",
+                   help="initialisation recipe (see MLP.init_params)")
+    t.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
+    t.add_argument("--init", default=None, metavar="FILE.npz", help="start from these weights (W1..WL, b1..bL)")
+    t.add_argument("--save-weights", default=None, metavar="FILE.npz", help="write the final weights")
+    t.add_argument("--out", default=None, metavar="RUN.json", help="write the run record as JSON")
+    t.add_argument("--checkpoint", default=None, metavar="FILE.npz", help="checkpoint file (atomic)")
+    t.add_argument("--checkpoint-every", type=int, default=0, help="checkpoint period in iterations (0: at the end)")
+    t.add_argument("--resume", default=None, metavar="FILE.npz", help="continue from a checkpoint")
+    t.add_argument("--print-every", type=int, default=None, help="iteration-table period (default: about 10 rows)")
+    t.add_argument("--quiet", action="store_true", help="no progress bar and no table")
+
+    p = sub.add_parser("plot", help="plot convergence and accuracy curves of JSON run records")
+    p.add_argument("runs", nargs="+", metavar="RUN.json")
+    p.add_argument("-o", "--output", default="amref-curves.png", help="PNG file to write")
+    p.add_argument("--title", default=None)
+
+    sub.add_parser("list", help="list solvers and datasets")
+    return parser
+
+
+# ----------------------------------------------------------------------------- options
+_FLAG_FIELDS = {"rho": "rho", "nu": "nu", "lr": "lr", "weight_decay": "weight_decay",
+                "batch_size": "batch_size", "quantize": "quantize"}
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _coerce(options_class: type, field: dataclasses.Field, value: Any, key: str) -> Any:
+    """Make JSON-ish ``value`` fit a field: ints become floats for float fields, strings stay strings."""
+    hints = typing.get_type_hints(options_class)
+    hint = hints.get(field.name)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if hint is float and isinstance(value, str) and value.lower() in ("inf", "infinity", "nan"):
+        return float(value)
+    return value
+
+
+def _set_option(options: Any, key: str, value: Any, origin: str) -> Any:
+    head, _, rest = key.partition(".")
+    fields = {f.name: f for f in dataclasses.fields(options)}
+    if head not in fields:
+        raise CLIError(f"{origin} does not apply: {type(options).__name__} has no option {head!r} "
+                       f"(options: {', '.join(fields)})")
+    if rest:
+        inner = getattr(options, head)
+        if not dataclasses.is_dataclass(inner):
+            raise CLIError(f"{origin}: option {head!r} has no sub-options")
+        return dataclasses.replace(options, **{head: _set_option(inner, rest, value, origin)})
+    return dataclasses.replace(options, **{head: _coerce(type(options), fields[head], value, key)})
+
+
+def build_options(solver: Any, args: argparse.Namespace) -> Any:
+    """The solver's options from the preset, the named flags and ``--option`` pairs (validated)."""
+    cls = solver.options_class
+    try:
+        if args.preset == "code":
+            if not hasattr(cls, "released_code"):
+                raise CLIError(f"solver {solver.name!r} has no 'code' preset")
+            kwargs = {"rho": args.rho} if args.rho is not None and "rho" in _field_names(cls) else {}
+            options = cls.released_code(**kwargs)
+        else:
+            options = cls()
+        for flag, field in _FLAG_FIELDS.items():
+            value = getattr(args, flag)
+            if value is not None:
+                options = _set_option(options, field, value, f"--{flag.replace('_', '-')}")
+        if args.zl_solver is not None:
+            options = _set_option(options, "zl.method", args.zl_solver, "--zl-solver")
+        for pair in args.option:
+            key, sep, text = pair.partition("=")
+            if not sep or not key:
+                raise CLIError(f"--option expects KEY=VALUE, got {pair!r}")
+            options = _set_option(options, key.strip(), _parse_value(text.strip()), f"--option {key.strip()}")
+    except (TypeError, ValueError) as exc:
+        raise CLIError(str(exc)) from exc
+    return options
+
+
+def _field_names(cls: type) -> set[str]:
+    return {f.name for f in dataclasses.fields(cls)}
+
+
+def _hidden(text: str | None) -> tuple[int, ...]:
+    if text is None:
+        return (100, 100)
+    if text.strip() == "":
+        return ()
+    try:
+        widths = tuple(int(w) for w in text.split(","))
+    except ValueError:
+        raise CLIError(f"--hidden expects comma-separated integers, got {text!r}") from None
+    if any(w < 1 for w in widths):
+        raise CLIError(f"--hidden widths must be positive, got {text!r}")
+    return widths
+
+
+# ----------------------------------------------------------------------------- train
+class _Progress:
+    """tqdm bar plus an OSQP-style iteration table written above it."""
+
+    COLUMNS = (("iter", 6, "iteration", "d"), ("objective", 12, "objective", ".5e"), ("residual", 11, "residual", ".3e"),
+               ("train acc", 9, "train_accuracy", ".4f"), ("test acc", 9, "test_accuracy", ".4f"),
+               ("sec/it", 8, "seconds", ".3f"))
+
+    def __init__(self, total: int, start: int, every: int, quiet: bool):
+        self.every, self.quiet = every, quiet
+        self.bar = None
+        if not quiet:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=start, unit="it", dynamic_ncols=True, file=sys.stderr, leave=False)
+            self.write(" ".join(f"{name:>{w}}" for name, w, _, _ in self.COLUMNS))
+
+    def write(self, line: str) -> None:
+        if self.bar is not None:
+            self.bar.write(line, file=sys.stdout)
+
+    def __call__(self, info: Any) -> None:
+        if self.quiet:
+            return
+        self.bar.update(1)
+        row = info.row
+        if info.iteration % self.every == 0 or info.iteration == self.bar.total or info.iteration == 1:
+            cells = []
+            for _, w, key, fmt in self.COLUMNS:
+                v = row.get(key, math.nan)
+                cells.append(f"{int(v):>{w}d}" if fmt == "d" else f"{v:>{w}{fmt}}")
+            self.write(" ".join(cells))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import amref
+    from amref.backend import device as array_device
+    from amref.backend import get_namespace
+    from amref.problem import MLP, load_params, save_params
+
+    iters = 50 if args.iters is None else args.iters
+    if iters < 1:
+        raise CLIError(f"--iters must be a positive integer, got {iters}")
+    for flag in ("train_size", "test_size", "checkpoint_every", "print_every"):
+        v = getattr(args, flag)
+        if v is not None and v < (0 if flag == "checkpoint_every" else 1):
+            raise CLIError(f"--{flag.replace('_', '-')} must be positive, got {v}")
+    hidden = _hidden(args.hidden)
+    solver = amref.get_solver(args.solver)
+    options = None if args.resume else build_options(solver, args)
+    xp = get_namespace(args.backend)
+
+    load_kwargs: dict[str, Any] = dict(data_dir=args.data_dir, download=not args.no_download,
+                                       train_size=args.train_size, test_size=args.test_size, dtype=args.dtype)
+    if args.downsample is not None:
+        load_kwargs["downsample"] = args.downsample
+    data = amref.load_dataset(args.dataset, **load_kwargs)
+    if args.backend != "numpy":
+        data = data.to(xp)
+    problem = MLP((data.n_features, *hidden, data.n_classes))
+    params = None
+    if args.init is not None:
+        if not os.path.exists(args.init):
+            raise CLIError(f"--init: no such file {args.init!r}")
+        params = load_params(args.init, problem, xp=xp, device=array_device(data.x_train), dtype=args.dtype)
+
+    every = args.print_every or max(1, iters // 10)
+    progress = _Progress(iters, 0, every, args.quiet)
+    if not args.quiet:
+        progress.write(f"amref: {solver.name} on {data.name} ({data.n_train} train samples), widths "
+                       f"{'-'.join(map(str, problem.widths))}, {args.dtype}, {args.backend}")
+    t0 = time.perf_counter()
+    try:
+        result = amref.minimize(solver, problem, data, options, max_iter=iters, params=params, seed=args.seed,
+                                init_scheme=args.init_scheme, callback=progress, checkpoint=args.checkpoint,
+                                checkpoint_every=args.checkpoint_every, resume=args.resume)
+    finally:
+        progress.close()
+    wall = time.perf_counter() - t0
+    h = result.history
+    print(f"amref: {result.status.value}: {result.message}; train acc {h.last('train_accuracy'):.4f}, "
+          f"test acc {h.last('test_accuracy'):.4f}, {wall:.1f} s")
+    if args.save_weights:
+        save_params(args.save_weights, result.params)
+    if args.out:
+        from amref.checkpoint import atomic_write_text
+
+        extra = {"dataset": data.name, "widths": list(problem.widths), "seed": args.seed, "dtype": args.dtype,
+                 "backend": args.backend, "n_train": data.n_train, "wall_seconds": wall,
+                 "argv": sys.argv[1:], "amref_version": amref.__version__}
+        atomic_write_text(args.out, result.to_json(**extra))
+    if result.status is amref.Status.DIVERGED:
+        return EXIT_DIVERGED
+    if result.status is amref.Status.INTERRUPTED:
+        return EXIT_INTERRUPTED
+    return 0
+
+
+# ----------------------------------------------------------------------------- plot, list
+def cmd_plot(args: argparse.Namespace) -> int:
+    from amref.plotting import load_run, plot_runs
+
+    runs = [load_run(path) for path in args.runs]
+    plot_runs(runs, args.output, title=args.title)
+    print(f"amref: wrote {args.output}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    import amref
+    from amref.data import loaders
+
+    print("solvers: " + ", ".join(amref.solver_names()))
+    print("datasets: " + ", ".join(loaders.dataset_names()))
+    return 0
+
+
+# ----------------------------------------------------------------------------- entry point
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handlers = {"train": cmd_train, "plot": cmd_plot, "list": cmd_list}
+    try:
+        return handlers[args.command](args)
+    except CLIError as exc:
+        print(f"amref: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("amref: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (ValueError, TypeError, OSError, ImportError, RuntimeError, MemoryError) as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"amref: error: {message}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
