@@ -18,6 +18,10 @@ from amref.backend import BackendUnavailable, get_namespace
 
 _DEFAULT_BACKENDS = ("numpy", "array_api_strict", "cupy")
 
+# a relative AMREF_DATA_DIR (the README's ../shared/data) must survive tests that change directory
+if os.environ.get("AMREF_DATA_DIR"):
+    os.environ["AMREF_DATA_DIR"] = os.path.abspath(os.environ["AMREF_DATA_DIR"])
+
 
 def _backends() -> list[str]:
     env = os.environ.get("AMREF_TEST_BACKENDS")
