@@ -133,7 +133,7 @@ def test_fista_zl_converges_to_the_minimiser(rng, rho):
     m = rng.normal(size=(3, 5))
     y = np.eye(3)[:, rng.integers(0, 3, 5)]
     ref = _zl_reference(m, y, rho)
-    z, info = fista_zl(m, y, rho, np.zeros_like(m), ZLOptions(fista_tol=1e-14, fista_max_iter=20000), jit=False)
+    z, info = fista_zl(m, y, rho, np.zeros_like(m), ZLOptions(fista_tol=1e-14, fista_max_iter=20000))
     assert info.converged
     np.testing.assert_allclose(z, ref, atol=1e-5)
 

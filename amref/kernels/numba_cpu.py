@@ -9,9 +9,6 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-_BLOCK = 512  # columns per parallel chunk in the column-wise softmax kernel
-
-
 @numba.njit(parallel=True, cache=False)
 def _relu_prox(m, a, zp, alpha, beta, delta, has_prev, compare_full, out):
     rows, cols = m.shape
@@ -44,45 +41,3 @@ def relu_prox(m, a, alpha, beta, z_prev, delta, compare_full):
     zp = z_prev if has_prev else m
     _relu_prox(m, a, zp, dt(alpha), dt(beta), dt(delta), has_prev, compare_full, out)
     return out
-
-
-@numba.njit(parallel=True, cache=False)
-def _ce_grad_value(z, y, grad, partial):
-    C, N = z.shape
-    nblocks = (N + _BLOCK - 1) // _BLOCK
-    for blk in numba.prange(nblocks):
-        j0 = blk * _BLOCK
-        j1 = min(N, j0 + _BLOCK)
-        width = j1 - j0
-        mx = np.empty(width, dtype=z.dtype)
-        tot = np.zeros(width, dtype=z.dtype)
-        for jj in range(width):
-            mx[jj] = z[0, j0 + jj]
-        for i in range(1, C):
-            for jj in range(width):
-                v = z[i, j0 + jj]
-                if v > mx[jj]:
-                    mx[jj] = v
-        for i in range(C):
-            for jj in range(width):
-                e = np.exp(z[i, j0 + jj] - mx[jj])
-                grad[i, j0 + jj] = e
-                tot[jj] += e
-        acc = 0.0
-        for i in range(C):
-            for jj in range(width):
-                j = j0 + jj
-                grad[i, j] = grad[i, j] / tot[jj] - y[i, j]
-                yij = y[i, j]
-                if yij != 0:
-                    acc += yij * (np.log(tot[jj]) - (z[i, j] - mx[jj]))
-        partial[blk] = acc
-
-
-def cross_entropy_and_grad(z, y):
-    """Numba version of :func:`amref.losses.cross_entropy_and_grad`: ``(softmax(z) − y, R(z; y))``."""
-    grad = np.empty_like(z)
-    nblocks = (z.shape[1] + _BLOCK - 1) // _BLOCK
-    partial = np.zeros(nblocks, dtype=np.float64)
-    _ce_grad_value(z, y, grad, partial)
-    return grad, z.dtype.type(partial.sum())

@@ -252,7 +252,7 @@ def update_z_last(m, u, y, rho, z_prev, options):
     Completing the square: ``argmin_z R(z; y) + (ρ/2)‖z − (m_L − u/ρ)‖²``, warm-started at z_prev.
     Returns ``(z_L, inner_iterations)``.
     """
-    z, info = solve_zl(m - u / rho, y, rho, z_prev, options.zl, jit=options.jit)
+    z, info = solve_zl(m - u / rho, y, rho, z_prev, options.zl)
     return z, info.iterations
 
 

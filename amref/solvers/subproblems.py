@@ -26,7 +26,7 @@ from typing import Callable, Literal
 
 from .. import kernels
 from ..backend import Array, eps, namespace
-from ..losses import CROSS_ENTROPY_LIPSCHITZ, cross_entropy_columns, log_softmax, softmax
+from ..losses import CROSS_ENTROPY_LIPSCHITZ, cross_entropy_and_grad, cross_entropy_columns, log_softmax, softmax
 
 
 # ----------------------------------------------------------------------------- backtracking
@@ -240,17 +240,17 @@ class ZLInfo:
 
 
 def solve_zl(
-    m: Array, y: Array, rho: float, z0: Array, options: ZLOptions = ZLOptions(), jit: bool | None = None
+    m: Array, y: Array, rho: float, z0: Array, options: ZLOptions = ZLOptions()
 ) -> tuple[Array, ZLInfo]:
     """``argmin_z R(z; y) + ρ/2‖z − m‖²`` for the summed softmax cross-entropy R, warm-started at ``z0``."""
     if not (rho > 0 and math.isfinite(rho)):
         raise ValueError(f"the z_L subproblem needs rho > 0, got {rho}")
     if options.method == "newton":
-        return newton_zl(m, y, rho, z0, options, jit=jit)
-    return fista_zl(m, y, rho, z0, options, jit=jit)
+        return newton_zl(m, y, rho, z0, options)
+    return fista_zl(m, y, rho, z0, options)
 
 
-def fista_zl(m, y, rho, z0, options: ZLOptions = ZLOptions(), jit: bool | None = None):
+def fista_zl(m, y, rho, z0, options: ZLOptions = ZLOptions()):
     r"""FISTA (Beck & Teboulle) on ``F(z) = R(z; y) + ρ/2‖z − m‖²``: R linearised, the quadratic exact.
 
     ``x_k = argmin_ζ ⟨∇R(v_k), ζ − v_k⟩ + ‖ζ − v_k‖²/(2η) + ρ/2‖ζ − m‖² = (v_k − η∇R(v_k) + ρηm)/(1 + ρη)``,
@@ -262,12 +262,11 @@ def fista_zl(m, y, rho, z0, options: ZLOptions = ZLOptions(), jit: bool | None =
     """
     xp = namespace(m, y, z0)
     eta = options.fista_step
-    grad_and_value = kernels.cross_entropy_and_grad(xp, jit)
     lam = 1.0
     x_prev = v = z0
     f_prev = math.inf
     for k in range(1, options.fista_max_iter + 1):
-        g, r = grad_and_value(v, y)
+        g, r = cross_entropy_and_grad(v, y)
         f = float(r) + 0.5 * rho * float(xp.sum((v - m) ** 2))
         if abs(f - f_prev) < options.fista_tol:
             return x_prev, ZLInfo(k - 1, True)
@@ -278,7 +277,7 @@ def fista_zl(m, y, rho, z0, options: ZLOptions = ZLOptions(), jit: bool | None =
     return x_prev, ZLInfo(options.fista_max_iter, False)
 
 
-def newton_zl(m, y, rho, z0, options: ZLOptions = ZLOptions(), jit: bool | None = None):
+def newton_zl(m, y, rho, z0, options: ZLOptions = ZLOptions()):
     r"""Per-column damped Newton on ``F_j(z) = R(z_j; y_j) + ρ/2‖z_j − m_j‖²``.
 
     Column Hessian ``H = diag(p) − p pᵀ + ρI`` (p = softmax z_j); with ``D = diag(p) + ρI`` the
