@@ -5,6 +5,7 @@
   ``numpy.core.multiarray._reconstruct`` / ``scipy.sparse.csr.csr_matrix`` / ``__builtin__.list``
   globals, byte strings as ``BINSTRING`` (see :class:`Py2Pickler`).
 * :func:`write_npz` — a gnn-benchmark ``.npz`` with CSR components.
+* :func:`fake_mnist`, :func:`planetoid_arrays` — small random contents for those formats.
 * :func:`register` — put files' sha256 into the loaders' registry (``monkeypatch``), as if they were the
   originals.
 """
@@ -68,8 +69,10 @@ class Py2Pickler(pickle._Pickler):
         self.memoize(obj)
 
     def _binstring(self, raw: bytes) -> None:
-        op = pickle.SHORT_BINSTRING + bytes([len(raw)]) if len(raw) < 256 else pickle.BINSTRING + struct.pack("<i", len(raw))
-        self.write(op + raw)
+        if len(raw) < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([len(raw)]) + raw)
+        else:
+            self.write(pickle.BINSTRING + struct.pack("<i", len(raw)) + raw)
 
     def save_bytes(self, obj):
         self._binstring(obj)
@@ -134,8 +137,37 @@ def write_npz(path: pathlib.Path, *, adjacency: sp.spmatrix, attributes: sp.spma
     return path
 
 
+def fake_mnist(root, name="mnist", n_train=7, n_test=4, seed=0):
+    """Random images / labels written as ``root/name``'s four IDX files: ``(arrays, paths)``."""
+    rng = np.random.default_rng(seed)
+    arrays = {stem: (rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), rng.integers(0, 10, n, dtype=np.uint8))
+              for stem, n in (("train", n_train), ("t10k", n_test))}
+    paths = []
+    for stem, (images, labels) in arrays.items():
+        paths.append(write_idx_gz(root / name / f"{stem}-images-idx3-ubyte.gz", images))
+        paths.append(write_idx_gz(root / name / f"{stem}-labels-idx1-ubyte.gz", labels))
+    return arrays, paths
+
+
+N_TRAIN, N_KNOWN, D, C = 6, 500 + 10, 5, 3  # allx must hold train + 500 validation nodes
+TEST_IDS = np.array([N_KNOWN + 3, N_KNOWN, N_KNOWN + 5, N_KNOWN + 1])  # file order; N_KNOWN+2, +4 missing
+
+
+def planetoid_arrays(seed=0):
+    """Rows of allx then tx (``N_KNOWN + len(TEST_IDS)`` × D), labels, and adjacency lists with a
+    duplicate, a self-loop and one-way edges."""
+    rng = np.random.default_rng(seed)
+    n_rows = N_KNOWN + len(TEST_IDS)
+    features = (rng.random((n_rows, D)) < 0.4).astype(np.float32)
+    labels = rng.integers(0, C, n_rows)
+    labels[:N_TRAIN] = np.arange(N_TRAIN) % C
+    edges = {0: [1, 1, 2, 0], 2: [N_KNOWN + 5], N_KNOWN + 2: [3], 7: [8], 8: [7]}  # duplicate, self-loop, one-way
+    return features, labels, edges
+
+
 def register(monkeypatch, root: pathlib.Path, *paths: pathlib.Path) -> None:
     """Record the current sha256 of ``paths`` (under ``root``) in the loaders' registry for this test."""
     for path in paths:
         name = path.relative_to(root).as_posix()
-        monkeypatch.setitem(files.REGISTRY, name, files.FileEntry(files.sha256sum(path), f"http://127.0.0.1:9/{name}"))
+        entry = files.FileEntry(files.sha256sum(path), f"http://127.0.0.1:9/{name}")  # the URL is never used
+        monkeypatch.setitem(files.REGISTRY, name, entry)

@@ -8,11 +8,22 @@ import pickle
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from fake_data import py2_pickle, register, write_npz, write_planetoid
+from fake_data import (
+    C,
+    D,
+    N_KNOWN,
+    N_TRAIN,
+    TEST_IDS,
+    OldCSR,
+    planetoid_arrays,
+    py2_pickle,
+    register,
+    write_npz,
+    write_planetoid,
+)
 
 from amref.data.files import DataError
 from amref.data.graph_files import (
-    N_VAL_PLANETOID,
     _mt19937,
     _unpickle,
     load_graph,
@@ -23,20 +34,6 @@ from amref.data.graph_files import (
 )
 
 # ------------------------------------------------------------------------------------------- Planetoid
-
-N_TRAIN, N_KNOWN, D, C = 6, N_VAL_PLANETOID + 10, 5, 3  # allx must hold train + 500 validation nodes
-TEST_IDS = np.array([N_KNOWN + 3, N_KNOWN, N_KNOWN + 5, N_KNOWN + 1])  # file order; N_KNOWN+2, +4 missing
-
-
-def planetoid_arrays(seed=0):
-    rng = np.random.default_rng(seed)
-    n_rows = N_KNOWN + len(TEST_IDS)
-    features = (rng.random((n_rows, D)) < 0.4).astype(np.float32)
-    labels = rng.integers(0, C, n_rows)
-    labels[:N_TRAIN] = np.arange(N_TRAIN) % C
-    edges = {0: [1, 1, 2, 0], 2: [N_KNOWN + 5], N_KNOWN + 2: [3], 7: [8], 8: [7]}  # duplicate, self-loop, one-way
-    return features, labels, edges
-
 
 @pytest.fixture
 def planetoid(tmp_path):
@@ -87,8 +84,6 @@ def test_planetoid_adjacency_symmetric_binary_without_self_loops(planetoid):
 def test_planetoid_inconsistent_files(planetoid, part, obj, message):
     paths = planetoid[0]
     if sp.issparse(obj):
-        from fake_data import OldCSR
-
         obj = OldCSR(obj)
     paths[part].write_bytes(py2_pickle(obj))
     with pytest.raises(DataError, match=message):

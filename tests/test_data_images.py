@@ -6,26 +6,12 @@ import gzip
 
 import numpy as np
 import pytest
-from fake_data import register, write_idx_gz
+from fake_data import fake_mnist, register, write_idx_gz
 from scipy import ndimage
 
 from amref.data import image_files
 from amref.data.files import DataError
 from amref.data.image_files import IDX_IMAGES, IDX_LABELS, load_digits, load_mnist_like, read_idx
-
-
-def fake_mnist(root, name="mnist", n_train=7, n_test=4, seed=0):
-    """Random images / labels in the four IDX files; returns the raw arrays."""
-    rng = np.random.default_rng(seed)
-    arrays = {
-        "train": (rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8), rng.integers(0, 10, n_train, dtype=np.uint8)),
-        "t10k": (rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8), rng.integers(0, 10, n_test, dtype=np.uint8)),
-    }
-    paths = []
-    for stem, (images, labels) in arrays.items():
-        paths.append(write_idx_gz(root / name / f"{stem}-images-idx3-ubyte.gz", images))
-        paths.append(write_idx_gz(root / name / f"{stem}-labels-idx1-ubyte.gz", labels))
-    return arrays, paths
 
 
 @pytest.fixture

@@ -157,7 +157,8 @@ def fetch(
         pooch.retrieve(entry.url, known_hash=f"sha256:{entry.sha256}", fname=path.name, path=path.parent,
                        progressbar=False)
     except ValueError as exc:  # pooch's checksum mismatch; it has already deleted the download
-        raise DataError(f"download of {name} from {entry.url} was rejected, nothing was saved: {_one_line(exc)}") from exc
+        raise DataError(
+            f"download of {name} from {entry.url} was rejected, nothing was saved: {_one_line(exc)}") from exc
     except Exception as exc:  # network, HTTP status, permissions: any of them means no file
         raise DataError(f"could not download {name} from {entry.url} into {root}: {_one_line(exc)}") from exc
     return path

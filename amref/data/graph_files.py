@@ -255,8 +255,9 @@ def read_gnn_benchmark(name: str, path: str | os.PathLike, split_seed: int = DEF
             if missing:
                 raise DataError(f"{path}: npz lacks the arrays {', '.join(missing)}")
             a = {k: f[k] for k in NPZ_KEYS}
-        adjacency = sp.csr_matrix((a["adj_data"], a["adj_indices"], a["adj_indptr"]), shape=tuple(a["adj_shape"]))
-        attributes = sp.csr_matrix((a["attr_data"], a["attr_indices"], a["attr_indptr"]), shape=tuple(a["attr_shape"]))
+        adjacency, attributes = (
+            sp.csr_matrix((a[f"{m}_data"], a[f"{m}_indices"], a[f"{m}_indptr"]), shape=tuple(a[f"{m}_shape"]))
+            for m in ("adj", "attr"))
     except DataError:
         raise
     except (OSError, ValueError, TypeError, zipfile.BadZipFile, EOFError) as exc:

@@ -77,7 +77,8 @@ def read_idx(path: str | os.PathLike, magic: int) -> np.ndarray:
     shape = tuple(int(n) for n in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     expected = header + int(np.prod(shape))
     if len(raw) != expected:
-        raise DataError(f"{path}: IDX header announces shape {shape} ({expected} bytes) but the file holds {len(raw)} bytes")
+        raise DataError(
+            f"{path}: IDX header announces shape {shape} ({expected} bytes) but the file holds {len(raw)} bytes")
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
@@ -165,7 +166,8 @@ def load_mnist_like(
         arrays[split] = (_columns(images[:size], downsample, dtype), one_hot(labels[:size], 10, dtype))
     info = {
         "files": [str(p) for p in files.values()],
-        "preprocessing": "pixels / 255" + ("" if downsample is None else ", zoom 28→14 (scipy.ndimage.zoom, order=1)"),
+        "preprocessing": "pixels / 255" + ("" if downsample is None else
+                                            ", zoom 28→14 (scipy.ndimage.zoom, order=1)"),
         "split": f"first {n_keep} training images, 10000 test images" + (
             "" if train_size is None and test_size is None else f"; first {train_size} / {test_size} kept"),
         "image_shape": (28, 28) if downsample is None else (downsample, downsample),
