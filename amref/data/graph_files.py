@@ -197,8 +197,8 @@ def read_planetoid(name: str, paths: dict[str, pathlib.Path]) -> Graph:
     if not isinstance(adjacency_lists, dict):
         raise DataError(f"{paths['graph']}: expected a dict of adjacency lists, got {type(adjacency_lists).__name__}")
     try:
-        rows = np.concatenate([np.full(len(v), k, dtype=np.int64) for k, v in adjacency_lists.items()])
-        cols = np.concatenate([np.asarray(v, dtype=np.int64) for v in adjacency_lists.values()])
+        rows = np.array([node for node, neighbours in adjacency_lists.items() for _ in neighbours], dtype=np.int64)
+        cols = np.array([n for neighbours in adjacency_lists.values() for n in neighbours], dtype=np.int64)
     except (TypeError, ValueError) as exc:
         raise DataError(f"{paths['graph']}: adjacency lists must map node ids to lists of node ids ({exc})") from exc
     check(rows.size == 0 or (min(rows.min(), cols.min()) >= 0 and max(rows.max(), cols.max()) < n_nodes),

@@ -168,8 +168,7 @@ def load_mnist_like(
         "files": [str(p) for p in files.values()],
         "preprocessing": "pixels / 255" + ("" if downsample is None else
                                             ", zoom 28→14 (scipy.ndimage.zoom, order=1)"),
-        "split": f"first {n_keep} training images, 10000 test images" + (
-            "" if train_size is None and test_size is None else f"; first {train_size} / {test_size} kept"),
+        "split": f"the first {n_keep} training images, the 10000 test images (then train_size / test_size)",
         "image_shape": (28, 28) if downsample is None else (downsample, downsample),
     }
     if classes is not None:
