@@ -1,12 +1,11 @@
-"""Datasets: loaders, file resolution and checksums, and the in-memory :class:`Dataset`."""
+"""Datasets: loaders, file resolution and checksums, and the in-memory :class:`Dataset`.
+
+See :mod:`amref.data.loaders` for the dataset names, the data directory layout and ``AMREF_DATA_DIR``.
+"""
 
 from .dataset import Dataset
+from .files import DataError
+from .graph_files import load_graph
+from .loaders import dataset_names, load_dataset
 
-
-def load_dataset(*args, **kwargs):  # placeholder replaced by the loaders module
-    from .loaders import load_dataset as _load
-
-    return _load(*args, **kwargs)
-
-
-__all__ = ["Dataset", "load_dataset"]
+__all__ = ["DataError", "Dataset", "dataset_names", "load_dataset", "load_graph"]
