@@ -11,6 +11,7 @@ single ``amref: error: …`` line and a non-zero exit status.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import math
@@ -79,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--checkpoint", default=None, metavar="FILE.npz", help="checkpoint file (atomic)")
     t.add_argument("--checkpoint-every", type=int, default=0, help="checkpoint period in iterations (0: at the end)")
     t.add_argument("--resume", default=None, metavar="FILE.npz", help="continue from a checkpoint")
+    t.add_argument("--threads", type=int, default=None,
+                   help="limit BLAS and Numba threads (useful on shared or oversubscribed machines)")
     t.add_argument("--print-every", type=int, default=None, help="iteration-table period (default: about 10 rows)")
     t.add_argument("--quiet", action="store_true", help="no progress bar and no table")
 
@@ -183,14 +186,16 @@ class _Progress:
                ("train acc", 9, "train_accuracy", ".4f"), ("test acc", 9, "test_accuracy", ".4f"),
                ("sec/it", 8, "seconds", ".3f"))
 
-    def __init__(self, total: int, start: int, every: int, quiet: bool):
-        self.every, self.quiet = every, quiet
+    def __init__(self, total: int, every: int, quiet: bool, banner: str):
+        self.every, self.quiet, self.total = every, quiet, total
         self.bar = None
         if not quiet:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, initial=start, unit="it", dynamic_ncols=True, file=sys.stderr, leave=False)
-            self.write(" ".join(f"{name:>{w}}" for name, w, _, _ in self.COLUMNS))
+            print(banner)
+            print(" ".join(f"{name:>{w}}" for name, w, _, _ in self.COLUMNS), flush=True)
+            # the bar goes to stderr and switches itself off when stderr is not a terminal
+            self.bar = tqdm(total=total, unit="it", dynamic_ncols=True, file=sys.stderr, leave=False, disable=None)
 
     def write(self, line: str) -> None:
         if self.bar is not None:
@@ -201,7 +206,7 @@ class _Progress:
             return
         self.bar.update(1)
         row = info.row
-        if info.iteration % self.every == 0 or info.iteration == self.bar.total or info.iteration == 1:
+        if info.iteration % self.every == 0 or info.iteration == self.total or info.iteration == 1:
             cells = []
             for _, w, key, fmt in self.COLUMNS:
                 v = row.get(key, math.nan)
@@ -222,7 +227,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     iters = 50 if args.iters is None else args.iters
     if iters < 1:
         raise CLIError(f"--iters must be a positive integer, got {iters}")
-    for flag in ("train_size", "test_size", "checkpoint_every", "print_every"):
+    for flag in ("train_size", "test_size", "checkpoint_every", "print_every", "threads"):
         v = getattr(args, flag)
         if v is not None and v < (0 if flag == "checkpoint_every" else 1):
             raise CLIError(f"--{flag.replace('_', '-')} must be positive, got {v}")
@@ -246,15 +251,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         params = load_params(args.init, problem, xp=xp, device=array_device(data.x_train), dtype=args.dtype)
 
     every = args.print_every or max(1, iters // 10)
-    progress = _Progress(iters, 0, every, args.quiet)
-    if not args.quiet:
-        progress.write(f"amref: {solver.name} on {data.name} ({data.n_train} train samples), widths "
-                       f"{'-'.join(map(str, problem.widths))}, {args.dtype}, {args.backend}")
+    banner = (f"amref: {solver.name} on {data.name} ({data.n_train} train samples), widths "
+              f"{'-'.join(map(str, problem.widths))}, {args.dtype}, {args.backend}")
+    progress = _Progress(iters, every, args.quiet, banner)
     t0 = time.perf_counter()
     try:
-        result = amref.minimize(solver, problem, data, options, max_iter=iters, params=params, seed=args.seed,
-                                init_scheme=args.init_scheme, callback=progress, checkpoint=args.checkpoint,
-                                checkpoint_every=args.checkpoint_every, resume=args.resume)
+        with _thread_limit(args.threads):
+            result = amref.minimize(solver, problem, data, options, max_iter=iters, params=params, seed=args.seed,
+                                    init_scheme=args.init_scheme, callback=progress, checkpoint=args.checkpoint,
+                                    checkpoint_every=args.checkpoint_every, resume=args.resume)
     finally:
         progress.close()
     wall = time.perf_counter() - t0
@@ -275,6 +280,32 @@ def cmd_train(args: argparse.Namespace) -> int:
     if result.status is amref.Status.INTERRUPTED:
         return EXIT_INTERRUPTED
     return 0
+
+
+@contextlib.contextmanager
+def _thread_limit(threads: int | None):
+    """Limit BLAS (threadpoolctl) and Numba threads for the duration of a run; no-op when None."""
+    if threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    numba_before = None
+    try:
+        import numba
+
+        numba_before = numba.get_num_threads()
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    except ImportError:
+        pass
+    try:
+        with threadpool_limits(limits=threads):
+            yield
+    finally:
+        if numba_before is not None:
+            import numba
+
+            numba.set_num_threads(numba_before)
 
 
 # ----------------------------------------------------------------------------- plot, list
@@ -300,7 +331,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error already reported on one line (2)
+        return int(exc.code or 0)
     handlers = {"train": cmd_train, "plot": cmd_plot, "list": cmd_list}
     try:
         return handlers[args.command](args)
