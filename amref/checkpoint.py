@@ -13,6 +13,7 @@ Files are written to a temporary name in the same directory and renamed over the
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import json
@@ -20,7 +21,7 @@ import os
 import sys
 import tempfile
 from types import ModuleType
-from typing import Any
+from typing import IO, Any, Iterator
 
 import numpy as np
 
@@ -124,15 +125,19 @@ def _resolve(name: str) -> type:
     return obj
 
 
-def atomic_savez(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
-    """``numpy.savez`` to ``path`` through a temporary file and an atomic rename."""
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
+    """Open a temporary file beside ``path``; on success fsync it and rename it over ``path``.
+
+    A crash, an exception or a full disk leaves ``path`` as it was and no temporary file behind.
+    """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=directory)
     try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+        with os.fdopen(fd, mode) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -140,24 +145,18 @@ def atomic_savez(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def atomic_savez(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
+    """``numpy.savez`` to ``path`` atomically (:func:`atomic_open`)."""
+    with atomic_open(path, "wb") as f:
+        np.savez(f, **arrays)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write a text file through a temporary file and an atomic rename."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write a text file atomically (:func:`atomic_open`)."""
+    with atomic_open(path, "w") as f:
+        f.write(text)
 
 
 def save(path: str | os.PathLike, payload: dict[str, Any]) -> None:

@@ -84,7 +84,7 @@ def test_update_b_exact_is_the_block_minimiser(rng):
     W, a, t = rng.normal(size=(n, d)), rng.normal(size=(d, N)), rng.normal(size=(n, N))
     b = rng.normal(size=(n, 1))
     w = 0.7
-    b_new, m_new = dladmm.update_b(b, W @ a + b, t, w, DlADMMOptions())
+    b_new, m_new = dladmm.update_b(b, W @ a + b, t, DlADMMOptions())
     res = scipy.optimize.minimize(lambda v: 0.5 * w * np.sum((t - W @ a - v[:, None]) ** 2), np.zeros(n), tol=1e-12)
     np.testing.assert_allclose(b_new.ravel(), res.x, atol=1e-6)
     np.testing.assert_allclose(m_new, W @ a + b_new, atol=1e-12)
@@ -94,8 +94,8 @@ def test_update_b_paper_literal_overshoots_by_N(rng):
     """With summed penalties, B = ν is not a majoriser: the literal step moves N times too far."""
     n, d, N = 3, 4, 9
     W, a, t, b = rng.normal(size=(n, d)), rng.normal(size=(d, N)), rng.normal(size=(n, N)), rng.normal(size=(n, 1))
-    exact, _ = dladmm.update_b(b, W @ a + b, t, 1.0, DlADMMOptions())
-    literal, _ = dladmm.update_b(b, W @ a + b, t, 1.0, DlADMMOptions(bias_step="paper-literal"))
+    exact, _ = dladmm.update_b(b, W @ a + b, t, DlADMMOptions())
+    literal, _ = dladmm.update_b(b, W @ a + b, t, DlADMMOptions(bias_step="paper-literal"))
     np.testing.assert_allclose(literal - b, N * (exact - b), rtol=1e-12)
 
     def phi(v):

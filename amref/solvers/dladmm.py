@@ -208,11 +208,12 @@ def update_W(W, a_prev, m, target, weight, theta0, options):
     return W - G / theta, m - Ga / theta, theta
 
 
-def update_b(b, m, target, weight, options):
+def update_b(b, m, target, options):
     """Eq 6 / Eq 12 (l < L) and Eq 7 / Eq 13 (l = L): the bias block of φ(b) = (w/2)‖t − W a − b1ᵀ‖².
 
     ``"exact"``: b⁺ = b + mean_j(t − m)_j (the minimiser). ``"paper-literal"``: b⁺ = b − ∇_bφ/B with
-    B = w as printed, i.e. b + Σ_j (t − m)_j. Returns ``(b⁺, m⁺)``.
+    B = w as printed (ν, or ρ for the last layer), i.e. b + Σ_j (t − m)_j. Neither depends on the
+    weight w itself. Returns ``(b⁺, m⁺)``.
     """
     xp = namespace(b, m, target)
     r = target - m
@@ -299,25 +300,25 @@ def step(state: DlADMMState, data, options: DlADMMOptions) -> DlADMMState:
     # backward sweep, output layer: z̄_L (Eq 5), b̄_L (Eq 7), W̄_L (Eq 9)
     z[last], k = update_z_last(m[last], u, y, rho, z[last], options)
     zl_iters += k
-    b[last], m[last] = update_b(b[last], m[last], target(last), rho, options)
+    b[last], m[last] = update_b(b[last], m[last], target(last), options)
     W[last], m[last], _ = update_W(W[last], inputs(last), m[last], target(last), rho, state.theta0, options)
     # backward sweep, hidden layers l = L−1 … 1: ā_l (Eq 3), z̄_l (Eq 4), b̄_l (Eq 6), W̄_l (Eq 9)
     for i in range(last - 1, -1, -1):
         a[i], m[i + 1], _ = update_a(a[i], relu(z[i]), W[i + 1], m[i + 1], target(i + 1), weight(i + 1), nu,
                                      state.tau0, options)
         z[i] = update_z_hidden(m[i], a[i], options)
-        b[i], m[i] = update_b(b[i], m[i], target(i), nu, options)
+        b[i], m[i] = update_b(b[i], m[i], target(i), options)
         W[i], m[i], _ = update_W(W[i], inputs(i), m[i], target(i), nu, state.theta0, options)
     # forward sweep, hidden layers l = 1 … L−1: W_l (Eq 11), b_l (Eq 12), z_l (Eq 14), a_l (Eq 16)
     for i in range(last):
         W[i], m[i], _ = update_W(W[i], inputs(i), m[i], target(i), nu, state.theta0, options)
-        b[i], m[i] = update_b(b[i], m[i], target(i), nu, options)
+        b[i], m[i] = update_b(b[i], m[i], target(i), options)
         z[i] = update_z_hidden(m[i], a[i], options)
         a[i], m[i + 1], _ = update_a(a[i], relu(z[i]), W[i + 1], m[i + 1], target(i + 1), weight(i + 1), nu,
                                      state.tau0, options)
     # forward sweep, output layer: W_L (Eq 11), b_L (Eq 13), z_L (Eq 15)
     W[last], m[last], _ = update_W(W[last], inputs(last), m[last], target(last), rho, state.theta0, options)
-    b[last], m[last] = update_b(b[last], m[last], target(last), rho, options)
+    b[last], m[last] = update_b(b[last], m[last], target(last), options)
     z[last], k = update_z_last(m[last], u, y, rho, z[last], options)
     zl_iters += k
     # dual step
