@@ -7,6 +7,8 @@ name            paper                                                           
                 Convergence. KDD 2019.
 ``taylor-admm`` Taylor, Burmeister, Xu, Singh, Patel, Goldstein. Training Neural        :mod:`.taylor_admm`
                 Networks Without Gradients: A Scalable ADMM Approach. ICML 2016.
+``bcd``         Zeng, Lau, Lin, Yao. Global Convergence of Block Coordinate Descent     :mod:`.bcd`
+                in Deep Learning. ICML 2019.
 ==============  =====================================================================  =================
 
 Every solver is a :class:`~amref.driver.SolverSpec`; :func:`get_solver` looks one up by name.
@@ -22,6 +24,7 @@ from ..driver import SolverSpec
 _REGISTRY: dict[str, str] = {
     "dladmm": "amref.solvers.dladmm",
     "taylor-admm": "amref.solvers.taylor_admm",
+    "bcd": "amref.solvers.bcd",
 }
 
 
