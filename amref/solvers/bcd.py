@@ -152,7 +152,7 @@ def update_V_last(V: Array, U: Array, y: Array, loss: str, options: BCDOptions) 
     """
     w = options.gamma + options.alpha
     c = (options.gamma * U + options.alpha * V) / w
-    z, info = loss_prox(loss, c, y, w, V, options.zl, jit=options.jit)
+    z, info = loss_prox(loss, c, y, w, V, options.zl)
     return z, info.iterations
 
 

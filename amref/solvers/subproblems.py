@@ -331,7 +331,6 @@ def loss_prox(
     rho: float,
     z0: Array | None = None,
     options: ZLOptions = ZLOptions(),
-    jit: bool | None = None,
 ) -> tuple[Array, ZLInfo]:
     r"""``argmin_z R(z; y) + ρ/2‖z − c‖²`` for the output loss called ``loss``.
 
@@ -354,5 +353,5 @@ def loss_prox(
         neg = xp.minimum(c, xp.maximum(c - 1.0 / rho, 0.0))
         return xp.where(y > 0.5, pos, neg), ZLInfo(0, True)
     if loss == "cross_entropy":
-        return solve_zl(c, y, rho, c if z0 is None else z0, options, jit=jit)
+        return solve_zl(c, y, rho, c if z0 is None else z0, options)
     raise ValueError(f"loss_prox: unknown loss {loss!r}; expected 'cross_entropy', 'squared' or 'hinge'")

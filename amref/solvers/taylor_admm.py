@@ -225,7 +225,7 @@ def update_z_last(
     forms for hinge and squared, Newton for cross-entropy). Returns ``(z_L, inner_iterations)``.
     """
     beta = options.beta
-    z, info = loss_prox(loss, m - lam / (2.0 * beta), y, 2.0 * beta, z_prev, options.zl, jit=options.jit)
+    z, info = loss_prox(loss, m - lam / (2.0 * beta), y, 2.0 * beta, z_prev, options.zl)
     return z, info.iterations
 
 
