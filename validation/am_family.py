@@ -1,52 +1,43 @@
-r"""The AM family on MNIST, paper numbers beside ours.
+#!/usr/bin/env python
+"""The AM family on MNIST: Taylor et al. ADMM in the dlADMM paper's comparison, Zeng et al. BCD vs its reference.
 
-Part ``fig4`` — the dlADMM paper's MNIST comparison (Wang et al., KDD 2019, Fig 4), which includes the
-ADMM of Taylor et al. (2016) "with ρ = 1": dlADMM (paper options) and Taylor ADMM on the same
-784-1000-1000-10 ReLU network with the cross-entropy loss, 55,000 training / 10,000 test images,
-200 full-batch iterations. Taylor ADMM is also run with its own paper's loss and penalties (per-output
-hinge, β = 1, γ = 10). The paper's values are figure readings (``algorithms.md`` §2.7, ±0.01); the
-gradient baselines of that figure are validated elsewhere and only quoted here.
+What is compared:
 
-Part ``bcd`` — Zeng et al. (2019) BCD as run by its second author's PyTorch code
-(``timlautk/BCD-for-DNNs-PyTorch``, ``bcd_dnn_mlp_mnist.ipynb``; ``algorithms.md`` §6.2):
-784-2048-2048-2048-10, squared loss, γ = ρ = 1, α = 5, W ~ N(0, 0.01²), b = 0.1, 30 epochs, float32.
-Reference: test accuracy 0.9541, 0.9551, 0.9558, 0.9553, 0.9564 over five seeds (0.9564 in the printed
-log, train 0.9633). The reference trains on all 60,000 images; ``amref.data.load_dataset("mnist")``
-serves the first 55,000 (the Wang et al. convention), which is what the full-size run here uses.
+* **dlADMM paper, Fig 4 (MNIST)** (``algorithms.md`` §2.7) — the paper's comparison includes the ADMM of
+  Taylor et al. (2016) "with ρ = 1". We run dlADMM (paper defaults) and Taylor ADMM
+  (:meth:`~amref.solvers.taylor_admm.TaylorADMMOptions.dladmm_paper`: β = γ = 1, cross-entropy) on the same
+  784-1000-1000-10 ReLU network, 55,000 training / 10,000 test images, 200 full-batch iterations, and Taylor
+  ADMM once more with its own paper's loss and penalties (per-output hinge, β = 1, γ = 10). The paper's
+  values are figure readings (±0.01); its gradient baselines are validated elsewhere and only quoted here.
+* **Zeng et al. BCD** (``algorithms.md`` §6.2) — the second author's PyTorch code
+  (``timlautk/BCD-for-DNNs-PyTorch``, ``bcd_dnn_mlp_mnist.ipynb``): 784-2048-2048-2048-10, squared loss,
+  γ = ρ = 1, α = 5, W ~ N(0, 0.01²), b = 0.1, 30 epochs, float32; test accuracy 0.9541, 0.9551, 0.9558,
+  0.9553, 0.9564 over five seeds (train 0.9633 in the printed log). The reference uses all 60,000 training
+  images; ``amref.load_dataset("mnist")`` serves the first 55,000 (the Wang et al. convention), which the
+  full-size run uses. Both the code's (W, b) update and amref's Gauss–Seidel default are run.
 
-``--quick`` runs both parts at reduced sizes (minutes on 2 cores); its numbers show the trend, not
-the papers' values. Without ``--quick`` the papers' sizes are used (hours on 2 CPU cores; use a GPU
-with ``--backend cupy``).
-
-Usage::
-
-    AMREF_DATA_DIR=../shared/data python validation/am_family.py --quick
-    python validation/am_family.py --part bcd --backend cupy
-
-Writes ``<out>/am_family.md`` and one JSON file per run (``Result.to_json``).
+``--quick`` runs reduced sizes (fewer samples, narrower layers, fewer iterations) that finish in minutes on 2
+cores; its accuracies are not comparable to the full-size figures and are labelled so. The full sizes take
+hours on 2 CPU cores. Needs the MNIST files (``AMREF_DATA_DIR`` or ``--data-dir``).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 import os
 import statistics
-import sys
-import time
 
-from amref.backend import get_namespace
-from amref.data import load_dataset
-from amref.driver import minimize
+from common import Report, monotone_fraction, out_dir, save_run
+
+import amref
+from amref.plotting import plot_runs
 from amref.problem import MLP
-from amref.solvers import get_solver
 from amref.solvers.bcd import BCDOptions, released_code_init
 from amref.solvers.dladmm import DlADMMOptions
 from amref.solvers.taylor_admm import TaylorADMMOptions
 
-# ----------------------------------------------------------------------------- paper values
-#: dlADMM paper Fig 4 (MNIST), iteration ~200, read off the figure (algorithms.md §2.7): (train, test).
+#: dlADMM paper Fig 4 (MNIST) at iteration ~200, read off the figure (±0.01): (train, test).
 FIG4_PAPER = {
     "dlADMM": (0.965, 0.955),
     "ADMM (Taylor et al.)": (0.855, 0.855),
@@ -55,178 +46,107 @@ FIG4_PAPER = {
     "SGD": (0.94, 0.935),
     "Adadelta": (0.94, 0.93),
 }
-#: BCD reference run (timlautk/BCD-for-DNNs-PyTorch, bcd_dnn_mlp_mnist.ipynb): test accuracy, 5 seeds, 30 epochs.
+#: BCD reference run: test accuracy of five seeds after 30 epochs, and the logged train accuracy.
 BCD_REFERENCE_TEST = (0.9541, 0.9551, 0.9558, 0.9553, 0.9564)
-BCD_REFERENCE_TRAIN = 0.9633  # the printed log (seed 50), epoch 30
+BCD_REFERENCE_TRAIN = 0.9633
 
+#: (part, quick) → (train size, test size, hidden widths, iterations, dtype); None = all samples
 SIZES = {
-    # part: (train, test, widths, iterations, dtype)
-    ("fig4", False): (55_000, 10_000, (784, 1000, 1000, 10), 200, "float64"),
-    ("fig4", True): (5_000, 2_000, (784, 256, 256, 10), 40, "float64"),
-    ("bcd", False): (55_000, 10_000, (784, 2048, 2048, 2048, 10), 30, "float32"),
-    ("bcd", True): (10_000, 2_000, (784, 512, 512, 512, 10), 15, "float32"),
+    ("fig4", False): (None, None, (1000, 1000), 200, "float64"),
+    ("fig4", True): (5_000, 2_000, (256, 256), 40, "float64"),
+    ("bcd", False): (None, None, (2048, 2048, 2048), 30, "float32"),
+    ("bcd", True): (10_000, 2_000, (512, 512, 512), 15, "float32"),
 }
 
 
-@dataclasses.dataclass
-class Run:
-    name: str
-    solver: str
-    loss: str
-    options: object
-    init: str  # "paper" (N(0, 0.1²)) or "bcd-code" (N(0, 0.01²), b = 0.1)
-    paper: str  # label in the paper table, or ""
-
-
-def runs_for(part: str) -> list[Run]:
+def runs_for(part: str) -> list[tuple[str, str, str, object, str, str]]:
+    """(name, solver, loss, options, init, paper row) of each run of a part."""
     if part == "fig4":
         return [
-            Run("dladmm", "dladmm", "cross_entropy", DlADMMOptions(), "paper", "dlADMM"),
-            Run("taylor-admm-rho1", "taylor-admm", "cross_entropy", TaylorADMMOptions.dladmm_paper(), "paper",
-                "ADMM (Taylor et al.)"),
-            Run("taylor-admm-hinge", "taylor-admm", "hinge", TaylorADMMOptions(), "paper", ""),
+            ("dladmm", "dladmm", "cross_entropy", DlADMMOptions(), "paper", "dlADMM"),
+            ("taylor-admm-rho1", "taylor-admm", "cross_entropy", TaylorADMMOptions.dladmm_paper(), "paper",
+             "ADMM (Taylor et al.)"),
+            ("taylor-admm-hinge", "taylor-admm", "hinge", TaylorADMMOptions(), "paper", ""),
         ]
     return [
-        Run("bcd-code", "bcd", "squared", BCDOptions.released_code(), "bcd-code", "BCD reference run"),
-        Run("bcd-gauss-seidel", "bcd", "squared", BCDOptions(), "bcd-code", ""),
+        ("bcd-code", "bcd", "squared", BCDOptions.released_code(), "bcd-code", "BCD reference"),
+        ("bcd-gauss-seidel", "bcd", "squared", BCDOptions(), "bcd-code", ""),
     ]
 
 
-# ----------------------------------------------------------------------------- running
-def run_one(run: Run, data, widths, iterations, dtype, seed, xp, out_dir, log) -> dict:
-    problem = MLP(widths, loss=run.loss)
-    if run.init == "bcd-code":
-        params = released_code_init(problem, seed, xp=xp, dtype=dtype)
-    else:
-        params = problem.init_params(seed, xp=xp, dtype=dtype)
-
-    def progress(info):
-        r = info.row
-        if info.iteration == 1 or info.iteration % 10 == 0 or info.iteration == iterations:
-            log(f"  {run.name:18s} it {info.iteration:4d}  objective {r['objective']:.5g}  "
-                f"train {r['train_accuracy']:.4f}  test {r['test_accuracy']:.4f}  {r['seconds']:.2f} s")
-
-    t0 = time.perf_counter()
-    res = minimize(get_solver(run.solver), problem, data, run.options, max_iter=iterations, params=params,
-                   callback=progress)
-    wall = time.perf_counter() - t0
-    h = res.history
-    with open(os.path.join(out_dir, f"{run.name}.json"), "w") as f:
-        f.write(res.to_json(dataset=data.name, widths=list(widths), loss=run.loss, seed=seed))
-    obj = h["objective"]
-    if run.solver == "taylor-admm":
-        before = h["objective_before_multiplier"]
-        monotone = all(b <= o + 1e-9 * abs(o) for b, o in zip(before[1:], obj[:-1]))
-        mono_what = "E(x^{k+1};λ^k) ≤ E(x^k;λ^k)"
-    else:
-        monotone = all(o1 <= o0 + 1e-6 * abs(o0) for o0, o1 in zip(obj, obj[1:]))
-        mono_what = "L_ρ" if run.solver == "dladmm" else "F"
-    return {
-        "run": run,
-        "status": res.status.value,
-        "nit": res.nit,
-        "train": h.last("train_accuracy"),
-        "test": h.last("test_accuracy"),
-        "best_test": max((v for v in h["test_accuracy"] if not math.isnan(v)), default=math.nan),
-        "s_per_it": statistics.median(h["seconds"]) if h["seconds"] else math.nan,
-        "wall": wall,
-        "monotone": monotone,
-        "mono_what": mono_what,
-    }
+def monotone(run_name: str, solver: str, h: dict) -> tuple[str, float]:
+    """(what, fraction of iterations in which it held) for the quantity each method decreases."""
+    if solver == "taylor-admm":
+        obj, before = h["objective"], h["objective_before_multiplier"]
+        pairs = list(zip(obj, before[1:]))
+        return "E(x⁺; λ) ≤ E(x; λ)", sum(b <= a + 1e-12 * abs(a) for a, b in pairs) / max(len(pairs), 1)
+    return ("L_ρ" if solver == "dladmm" else "F"), monotone_fraction(h["objective"])
 
 
-# ----------------------------------------------------------------------------- report
-def fig4_table(results, sizes) -> list[str]:
-    n_train, n_test, widths, iters, dtype = sizes
-    by_paper = {r["run"].paper: r for r in results if r["run"].paper}
-    lines = [f"### dlADMM paper Fig 4 (MNIST) with Taylor ADMM — {n_train:,} train / {n_test:,} test, "
-             f"widths {widths}, {iters} iterations, {dtype}", "",
-             "| method | paper train | paper test | ours train | ours test | status | s / it |",
-             "|---|---:|---:|---:|---:|---|---:|"]
-    for label, (ptr, pte) in FIG4_PAPER.items():
-        r = by_paper.get(label)
-        if r is None:
-            lines.append(f"| {label} | ≈{ptr:.3f} | ≈{pte:.3f} | — | — | not run here | |")
-        else:
-            lines.append(f"| {label} (`{r['run'].name}`) | ≈{ptr:.3f} | ≈{pte:.3f} | {r['train']:.4f} | "
-                         f"{r['test']:.4f} | {r['status']} | {r['s_per_it']:.3g} |")
-    for r in results:
-        if not r["run"].paper:
-            lines.append(f"| `{r['run'].name}` (Taylor's own loss/penalties) | — | — | {r['train']:.4f} | "
-                         f"{r['test']:.4f} | {r['status']} | {r['s_per_it']:.3g} |")
-    return lines
-
-
-def bcd_table(results, sizes) -> list[str]:
-    n_train, n_test, widths, iters, dtype = sizes
-    ref = BCD_REFERENCE_TEST
-    lines = [f"### Zeng et al. BCD on MNIST — {n_train:,} train / {n_test:,} test, widths {widths}, "
-             f"{iters} epochs, {dtype}", "",
-             f"Reference (full size: 60,000 train, 784-2048×3-10, 30 epochs): test {min(ref):.4f}–{max(ref):.4f} "
-             f"over 5 seeds (mean {statistics.mean(ref):.4f}), train {BCD_REFERENCE_TRAIN:.4f}.", "",
-             "| run | ours train | ours test | best test | status | s / epoch |",
-             "|---|---:|---:|---:|---|---:|"]
-    for r in results:
-        lines.append(f"| `{r['run'].name}` | {r['train']:.4f} | {r['test']:.4f} | {r['best_test']:.4f} | "
-                     f"{r['status']} | {r['s_per_it']:.3g} |")
-    return lines
-
-
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="reduced sizes (minutes on 2 cores)")
-    ap.add_argument("--part", choices=("fig4", "bcd", "all"), default="all")
-    ap.add_argument("--runs", default="", help="comma-separated run names to keep (default: all of the part)")
-    ap.add_argument("--iterations", type=int, default=None, help="override the number of iterations")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--backend", default="numpy", help="numpy or cupy")
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
-    args = ap.parse_args(argv)
-
-    xp = get_namespace(args.backend)
-    os.makedirs(args.out, exist_ok=True)
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="reduced sizes (minutes on 2 cores)")
+    p.add_argument("--part", default="fig4,bcd", help="comma-separated parts: fig4, bcd")
+    p.add_argument("--runs", default="", help="comma-separated run names to keep (default: all)")
+    p.add_argument("--iterations", type=int, default=None, help="override the number of iterations")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-dir", default=None)
+    args = p.parse_args(argv)
     keep = {s for s in args.runs.split(",") if s}
 
-    def log(msg):
-        print(msg, flush=True)
-
-    report = ["# AM family on MNIST: paper vs amref", "",
-              f"mode: {'quick (reduced sizes)' if args.quick else 'paper sizes'}, backend {args.backend}, "
-              f"seed {args.seed}", ""]
-    parts = ("fig4", "bcd") if args.part == "all" else (args.part,)
-    for part in parts:
-        n_train, n_test, widths, iters, dtype = SIZES[(part, args.quick)]
-        if args.iterations is not None:
-            iters = args.iterations
-        sizes = (n_train, n_test, widths, iters, dtype)
-        log(f"[{part}] MNIST {n_train} train / {n_test} test, widths {widths}, {iters} iterations, {dtype}")
-        data = load_dataset("mnist", train_size=n_train, test_size=n_test, dtype=dtype)
-        if args.backend != "numpy":
-            from amref.backend import from_host, to_host
-            from amref.data import Dataset
-
-            data = Dataset(data.name, *(from_host(to_host(a), xp) for a in
-                                        (data.x_train, data.y_train, data.x_test, data.y_test)))
-        results = []
-        for run in runs_for(part):
-            if keep and run.name not in keep:
-                continue
-            results.append(run_one(run, data, widths, iters, dtype, args.seed, xp, args.out, log))
-        table = fig4_table(results, sizes) if part == "fig4" else bcd_table(results, sizes)
-        report += table + [""]
-        report += [f"- `{r['run'].name}`: monotone {r['mono_what']}: {'yes' if r['monotone'] else 'NO'}; "
-                   f"wall {r['wall']:.1f} s" for r in results] + [""]
+    out = out_dir("am_family-quick" if args.quick else "am_family")
+    rep = Report("The AM family on MNIST: Taylor ADMM and BCD, paper vs amref", out, argv or [])
     if args.quick:
-        report += ["Quick mode: reduced training set, widths and iterations, so the paper columns are the "
-                   "full-size targets, not what these runs should reach.", ""]
-    text = "\n".join(report)
-    path = os.path.join(args.out, "am_family.md")
-    with open(path, "w") as f:
-        f.write(text)
-    print(text)
-    print(f"report written to {path}")
-    return 0
+        rep.text("**Reduced sizes (--quick): not comparable to the papers' full-size figures.**")
+    for part in args.part.split(","):
+        n_train, n_test, hidden, iters, dtype = SIZES[(part, args.quick)]
+        iters = args.iterations or iters
+        data = amref.load_dataset("mnist", data_dir=args.data_dir, train_size=n_train, test_size=n_test,
+                                  dtype=dtype, download=False)
+        widths = (data.n_features, *hidden, data.n_classes)
+        rows, runs = [], []
+        for name, solver, loss, opts, init, paper in runs_for(part):
+            if keep and name not in keep:
+                continue
+            problem = MLP(widths, loss=loss)
+            params = (released_code_init(problem, args.seed, dtype=dtype) if init == "bcd-code"
+                      else problem.init_params(args.seed, dtype=dtype))
+            res = amref.minimize(amref.get_solver(solver), problem, data, opts, max_iter=iters, params=params)
+            h = res.history
+            runs.append(save_run(res, os.path.join(out, f"{part}-{name}.json"), label=name, dataset="mnist",
+                                 widths=list(widths), loss=loss))
+            what, frac = monotone(name, solver, h)
+            rows.append(dict(name=name, paper=paper, status=res.status.value, train=h["train_accuracy"][-1],
+                             test=h["test_accuracy"][-1], best=max(h["test_accuracy"]),
+                             s=statistics.median(h["seconds"]), mono=f"{what}: {frac:.2f}"))
+        png = os.path.join(out, f"{part}.png")
+        plot_runs(runs, png, title=f"{part}: MNIST, widths {widths}")
+        rep.text(f"## {'dlADMM paper Fig 4 with Taylor ADMM' if part == 'fig4' else 'Zeng et al. BCD'}",
+                 f"MNIST, {data.n_train:,} train / {data.x_test.shape[1]:,} test, widths {widths}, {iters} "
+                 f"iterations, {dtype}, seed {args.seed}. `monotone` is the fraction of iterations in which the "
+                 f"method's decreasing quantity did not increase.")
+        if part == "fig4":
+            by_paper = {r["paper"]: r for r in rows if r["paper"]}
+            table = []
+            for label, (ptr, pte) in FIG4_PAPER.items():
+                r = by_paper.get(label)
+                table.append([label, r["name"] if r else "not run here", r["status"] if r else "", ptr,
+                              r["train"] if r else math.nan, pte, r["test"] if r else math.nan,
+                              r["mono"] if r else "", f"{r['s']:.3f}" if r else ""])
+            table += [["(Taylor's own loss)", r["name"], r["status"], math.nan, r["train"], math.nan, r["test"],
+                       r["mono"], f"{r['s']:.3f}"] for r in rows if not r["paper"]]
+            rep.table(["method", "run", "status", "paper train", "train acc", "paper test", "test acc",
+                       "monotone", "median s/iter"], table)
+        else:
+            rep.text(f"Reference (60,000 train, 784-2048×3-10, 30 epochs): test {min(BCD_REFERENCE_TEST):.4f}–"
+                     f"{max(BCD_REFERENCE_TEST):.4f} over 5 seeds (mean {statistics.mean(BCD_REFERENCE_TEST):.4f}), "
+                     f"train {BCD_REFERENCE_TRAIN:.4f}.")
+            rep.table(["run", "status", "train acc", "test acc", "best test acc", "monotone", "median s/epoch"],
+                      [[r["name"], r["status"], r["train"], r["test"], r["best"], r["mono"], f"{r['s']:.3f}"]
+                       for r in rows])
+        rep.image(png, part)
+    rep.write()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
