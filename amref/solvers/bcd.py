@@ -30,18 +30,18 @@ paper's second author, ``timlautk/BCD-for-DNNs-PyTorch`` (``bcd_dnn_mlp_mnist.ip
 ``relu_prox``; γ = ρ = 1, α = 5). The biases are that code's (the paper's model may have none; not
 verified).
 
-=========  ==============  ================================================================================
-paper      code            meaning
-=========  ==============  ================================================================================
-W_i, b_i   ``W[i-1]``,     weights ``n_i × n_{i−1}``, bias ``n_i × 1`` (zero and fixed when ``bias=False``)
+=========  ================  ==============================================================================
+paper      code              meaning
+=========  ================  ==============================================================================
+W_i, b_i   ``W[i-1]``,       weights ``n_i × n_{i−1}``, bias ``n_i × 1`` (zero and fixed when ``bias=False``)
            ``b[i-1]``
-U_i        ``U[i-1]``      pre-activation ``n_i × N``
-V_i        ``V[i-1]``      post-activation ``n_i × N`` (V_L is the output estimate, V_0 = x)
+U_i        ``U[i-1]``        pre-activation ``n_i × N``
+V_i        ``V[i-1]``        post-activation ``n_i × N`` (V_L is the output estimate, V_0 = x)
 R          ``problem.loss``  ½‖V_L − Y‖² (``"squared"``, the paper's experiments) or cross-entropy / hinge
-γ, ρ, α    ``gamma, rho,   penalties on V_i = σ(U_i) and U_i = W_iV_{i−1} + b_i; proximal weight
-           alpha``
-m_i        ``m[i-1]``      ``W_i V_{i−1} + b_i 1ᵀ`` at the end of the previous sweep (a cache)
-=========  ==============  ================================================================================
+γ, ρ, α    ``gamma, rho,``   penalties on V_i = σ(U_i) and on U_i = W_iV_{i−1} + b_i; proximal weight
+           ``alpha``
+m_i        ``m[i-1]``        ``W_i V_{i−1} + b_i 1ᵀ`` at the end of the previous sweep (a cache)
+=========  ================  ==============================================================================
 
 **Monotone quantity.** Every step is an exact minimisation of F (plus a proximal term) in its block
 with the others fixed, so F never increases, and (sufficient descent, the first step of the paper's

@@ -62,9 +62,9 @@ reported below, so the monotonicity statement stays exact.
 ``E(x^{k+1}; λ^k) ≤ E(x^k; λ^k)`` in every iteration (x = all primal blocks); during the warm start λ
 is fixed (zero), so E — then the plain penalty objective — is non-increasing from iteration to
 iteration. T6 changes E by ``⟨z_L, λ^{k+1} − λ^k⟩ = β⟨z_L, r⟩``, which has no sign: with multiplier
-updates E is not monotone, and the paper proves no convergence. :func:`diagnostics` reports
-``objective`` = E(x^{k+1}; λ^{k+1}) and ``objective_before_multiplier`` = E(x^{k+1}; λ^k); the tests
-check ``objective_before_multiplier[k] ≤ objective[k−1]`` for every k.
+updates E is not monotone (and, to our knowledge, the paper proves no convergence).
+:func:`diagnostics` reports ``objective`` = E(x^{k+1}; λ^{k+1}) and ``objective_before_multiplier`` =
+E(x^{k+1}; λ^k); the tests check ``objective_before_multiplier[k] ≤ objective[k−1]`` for every k.
 
 Initial values (amref's choice; the paper's initialisation was not verified): z_l, a_l from a
 forward pass of the initial weights (biases zeroed unless ``bias=True``), z_L = ±1 from the labels
