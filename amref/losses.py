@@ -11,13 +11,22 @@ symbol             meaning
 R(z; y)            summed softmax cross-entropy ``Σ_j −⟨y_j, log softmax(z_j)⟩``
 ∇R                 ``softmax(z) − y``; its Lipschitz constant is ≤ 1/2 per column
                    (the column Hessian ``diag(p) − p pᵀ`` has spectral norm ≤ 1/2)
+squared            ``½‖z − y‖²`` (Zeng et al. 2019's experiments); gradient ``z − y``
+hinge              per-output binary hinge of Taylor et al. 2016: ``max(1 − z, 0)`` where
+                   y = 1, ``max(z, 0)`` where y = 0, summed over outputs and samples
 =================  ======================================================================
+
+:func:`get` is the single dispatch point from a loss name (``MLP.loss``) to its value and
+gradient; every solver and baseline goes through it.
 
 Softmax and cross-entropy use the log-sum-exp shift, so they neither overflow nor need the clamps of
 the reference codes (``exp(88.6)``, ``+1e-10``; ``reference-code.md`` §5 item 4).
 """
 
 from __future__ import annotations
+
+import dataclasses
+from typing import Callable
 
 from .backend import Array, namespace
 
@@ -71,3 +80,61 @@ def cross_entropy_and_grad(z: Array, y: Array) -> tuple[Array, Array]:
     total = xp.sum(e, axis=0, keepdims=True)
     value = xp.sum(y * (xp.log(total) - shifted))
     return e / total - y, value
+
+
+# ----------------------------------------------------------------------------- other output losses
+def squared_loss(z: Array, y: Array) -> Array:
+    """Summed squared loss ``½‖z − y‖²`` (Frobenius) as a 0-d array."""
+    xp = namespace(z, y)
+    return 0.5 * xp.sum((z - y) ** 2)
+
+
+def squared_loss_grad(z: Array, y: Array) -> Array:
+    """Gradient of the summed squared loss: ``z − y``."""
+    return z - y
+
+
+def hinge_loss(z: Array, y: Array) -> Array:
+    """Summed per-output binary hinge (Taylor et al. 2016): ``max(1 − z, 0)`` where y = 1, ``max(z, 0)`` where y = 0."""
+    xp = namespace(z, y)
+    return xp.sum(y * xp.maximum(1.0 - z, 0.0) + (1.0 - y) * xp.maximum(z, 0.0))
+
+
+def hinge_loss_grad(z: Array, y: Array) -> Array:
+    """A subgradient of :func:`hinge_loss`: −1 where y = 1 and z < 1, +1 where y = 0 and z > 0, else 0."""
+    xp = namespace(z, y)
+    return xp.astype(z > 0.0, z.dtype) * (1.0 - y) - xp.astype(z < 1.0, z.dtype) * y
+
+
+@dataclasses.dataclass(frozen=True)
+class Loss:
+    """An output loss: its name, summed value ``R(z; y)`` (0-d array) and (sub)gradient ``∂R/∂z``.
+
+    ``lipschitz`` is the Lipschitz constant of the gradient (None for the non-smooth hinge).
+    """
+
+    name: str
+    value: Callable[[Array, Array], Array]
+    grad: Callable[[Array, Array], Array]
+    lipschitz: float | None
+
+
+LOSSES: dict[str, Loss] = {
+    "cross_entropy": Loss("cross_entropy", cross_entropy, cross_entropy_grad, CROSS_ENTROPY_LIPSCHITZ),
+    "squared": Loss("squared", squared_loss, squared_loss_grad, 1.0),
+    "hinge": Loss("hinge", hinge_loss, hinge_loss_grad, None),
+}
+
+
+def get(name: str) -> Loss:
+    """The :class:`Loss` called ``name`` (``"cross_entropy"``, ``"squared"`` or ``"hinge"``).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the known ones).
+    """
+    try:
+        return LOSSES[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown loss {name!r}; expected one of {', '.join(LOSSES)}") from None

@@ -9,7 +9,8 @@ W_l            weight, ``n_l × n_{l-1}``
 b_l            bias, stored as a column ``n_l × 1`` (the papers' ``b_l 1ᵀ`` broadcast)
 a_0 = x        data, ``n_0 × N`` (columns are samples)
 z_l            ``W_l a_{l-1} + b_l``; a_l = relu(z_l) for l < L; z_L are the logits
-R(z_L; y)      summed softmax cross-entropy (:mod:`amref.losses`)
+R(z_L; y)      summed output loss, ``MLP.loss``: softmax cross-entropy (default), squared or hinge
+               (:mod:`amref.losses`)
 =============  =====================================================================================
 
 Parameters travel as one flat list ``[W_1, b_1, …, W_L, b_L]`` (:data:`Params`), which the gradient
@@ -46,7 +47,9 @@ class MLP:
     activation
         Hidden activation; the papers use ``"relu"``.
     loss
-        Output loss; ``"cross_entropy"`` (summed softmax cross-entropy).
+        Output loss, a name known to :func:`amref.losses.get`: ``"cross_entropy"`` (summed softmax
+        cross-entropy, every Wang et al. paper), ``"squared"`` (½‖z − y‖², Zeng et al.) or
+        ``"hinge"`` (per-output binary hinge, Taylor et al.).
     """
 
     widths: tuple[int, ...]
@@ -62,8 +65,7 @@ class MLP:
                 raise ValueError(f"layer widths must be positive integers, got {widths}")
         object.__setattr__(self, "widths", tuple(int(n) for n in widths))
         _activation(self.activation)
-        if self.loss != "cross_entropy":
-            raise ValueError(f"unknown loss {self.loss!r}; expected 'cross_entropy'")
+        losses.get(self.loss)  # raises ValueError for an unknown name
 
     @property
     def n_layers(self) -> int:
@@ -157,13 +159,13 @@ class MLP:
 
     def loss_value(self, params: Params, x: Array, y: Array) -> float:
         """Summed loss R(forward(x); y) as a Python float."""
-        return float(losses.cross_entropy(self.forward(params, x), y))
+        return float(losses.get(self.loss).value(self.forward(params, x), y))
 
     def evaluate(self, params: Params, x: Array, y: Array) -> tuple[float, float]:
         """(mean loss per sample, accuracy) of the plain forward pass on ``(x, y)``."""
         z = self.forward(params, x)
         n = x.shape[1]
-        return float(losses.cross_entropy(z, y)) / n, losses.accuracy(z, y)
+        return float(losses.get(self.loss).value(z, y)) / n, losses.accuracy(z, y)
 
     # ------------------------------------------------------------------ checks
     def check_params(self, params: Params) -> None:

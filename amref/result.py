@@ -14,7 +14,7 @@ key                    meaning
                        for gradient baselines (see each solver's ``diagnostics``)
 ``residual``           squared Frobenius norm of the primal (constraint) residual, as the authors'
                        codes log it (dlADMM: ‖z_L − W_L a_{L-1} − b_L‖²); 0 for methods without one
-``train_loss``         mean cross-entropy per sample of the plain forward pass on the training set
+``train_loss``         mean loss (``MLP.loss``) per sample of the plain forward pass on the training set
 ``train_accuracy``     accuracy of the plain forward pass on the training set
 ``test_loss``          as ``train_loss`` on the test set (NaN when no test set)
 ``test_accuracy``      as ``train_accuracy`` on the test set (NaN when no test set)

@@ -5,6 +5,10 @@ name            paper                                                           
 ==============  =====================================================================  =================
 ``dladmm``      Wang, Yu, Chen, Zhao. ADMM for Efficient Deep Learning with Global      :mod:`.dladmm`
                 Convergence. KDD 2019.
+``taylor-admm`` Taylor, Burmeister, Xu, Singh, Patel, Goldstein. Training Neural        :mod:`.taylor_admm`
+                Networks Without Gradients: A Scalable ADMM Approach. ICML 2016.
+``bcd``         Zeng, Lau, Lin, Yao. Global Convergence of Block Coordinate Descent     :mod:`.bcd`
+                in Deep Learning. ICML 2019.
 ==============  =====================================================================  =================
 
 Every solver is a :class:`~amref.driver.SolverSpec`; :func:`get_solver` looks one up by name.
@@ -19,6 +23,8 @@ from ..driver import SolverSpec
 #: name → module that defines ``SOLVER`` (imported on first use).
 _REGISTRY: dict[str, str] = {
     "dladmm": "amref.solvers.dladmm",
+    "taylor-admm": "amref.solvers.taylor_admm",
+    "bcd": "amref.solvers.bcd",
 }
 
 

@@ -13,6 +13,8 @@ relu_prox           argmin_z α(z−m)² + β(a − relu z)² + δ(z − z_prev)
                     each branch (z ≤ 0, z ≥ 0), compared on the **full** objective.
 solve_zl            argmin_z R(z; y) + ρ/2‖z − m‖² (the output-layer z_L subproblem): FISTA with the
                     provably safe step 1/H = 2 (the papers' method), or per-column Newton (exact).
+loss_prox           the same subproblem for any output loss of :mod:`amref.losses`: closed forms for
+                    the squared and hinge losses, :func:`solve_zl` for the cross-entropy.
 ==================  ===================================================================================
 
 Every loop here is bounded by a named option.
@@ -319,3 +321,37 @@ def newton_zl(m, y, rho, z0, options: ZLOptions = ZLOptions()):
         z = z_new
     g = softmax(z) - y + rho * (z - m)
     return z, ZLInfo(options.newton_max_iter, float(xp.max(xp.abs(g))) <= tol)
+
+
+# ----------------------------------------------------------------------------- any output loss
+def loss_prox(
+    loss: str,
+    c: Array,
+    y: Array,
+    rho: float,
+    z0: Array | None = None,
+    options: ZLOptions = ZLOptions(),
+) -> tuple[Array, ZLInfo]:
+    r"""``argmin_z R(z; y) + ρ/2‖z − c‖²`` for the output loss called ``loss``.
+
+    * ``"squared"`` (R = ½‖z − y‖²): ``z = (y + ρc)/(1 + ρ)``.
+    * ``"hinge"`` (per output: max(1 − z, 0) if y = 1, max(z, 0) if y = 0), elementwise: the
+      minimiser of a convex piecewise quadratic, ``max(c, min(c + 1/ρ, 1))`` where y = 1 and
+      ``min(c, max(c − 1/ρ, 0))`` where y = 0 (the kink is the answer when neither smooth piece's
+      stationary point lies on its side).
+    * ``"cross_entropy"``: :func:`solve_zl` warm-started at ``z0`` (default ``c``).
+
+    Returns ``(z, info)``; ``info.iterations`` is 0 for the closed forms.
+    """
+    if not (rho > 0 and math.isfinite(rho)):
+        raise ValueError(f"loss_prox needs rho > 0, got {rho}")
+    xp = namespace(c, y, z0)
+    if loss == "squared":
+        return (y + rho * c) / (1.0 + rho), ZLInfo(0, True)
+    if loss == "hinge":
+        pos = xp.maximum(c, xp.minimum(c + 1.0 / rho, 1.0))
+        neg = xp.minimum(c, xp.maximum(c - 1.0 / rho, 0.0))
+        return xp.where(y > 0.5, pos, neg), ZLInfo(0, True)
+    if loss == "cross_entropy":
+        return solve_zl(c, y, rho, c if z0 is None else z0, options)
+    raise ValueError(f"loss_prox: unknown loss {loss!r}; expected 'cross_entropy', 'squared' or 'hinge'")
