@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--downsample", type=int, default=None, help="image side after down-sampling (pdADMM: 14)")
     t.add_argument("--hidden", default=None,
                    help="comma-separated hidden widths, e.g. 1000,1000 ('' for none); default 100,100")
+    t.add_argument("--loss", choices=("cross_entropy", "squared", "hinge"), default=None,
+                   help="output loss (default: the one the solver's paper uses)")
     t.add_argument("--iters", type=int, default=None, help="iterations (epochs for gradient baselines); default 50")
     t.add_argument("--rho", type=float, default=None, help="ADMM penalty ρ (solver option 'rho')")
     t.add_argument("--nu", type=float, default=None, help="relaxation penalty ν (solver option 'nu')")
@@ -243,7 +245,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     data = amref.load_dataset(args.dataset, **load_kwargs)
     if args.backend != "numpy":
         data = data.to(xp)
-    problem = MLP((data.n_features, *hidden, data.n_classes))
+    problem = MLP((data.n_features, *hidden, data.n_classes), loss=args.loss or solver.paper_loss)
     params = None
     if args.init is not None:
         if not os.path.exists(args.init):

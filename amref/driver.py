@@ -55,6 +55,9 @@ class SolverSpec:
         ``state -> [W_1, b_1, …, W_L, b_L]``.
     end_iteration : callable or None
         ``(state, row, options) -> state``, called with the iteration's history row (schedules).
+    paper_loss : str
+        The output loss of the paper's experiments (``"cross_entropy"``, ``"squared"``, ``"hinge"``);
+        the command line's default for ``--loss``.
     """
 
     name: str
@@ -64,6 +67,7 @@ class SolverSpec:
     diagnostics: Callable[[Any, Dataset, Any], dict]
     params: Callable[[Any], Params]
     end_iteration: Callable[[Any, dict, Any], Any] | None = None
+    paper_loss: str = "cross_entropy"
 
 
 @dataclasses.dataclass(frozen=True)

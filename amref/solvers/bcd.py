@@ -298,4 +298,5 @@ SOLVER = SolverSpec(
     step=step,
     diagnostics=diagnostics,
     params=params,
+    paper_loss="squared",
 )

@@ -325,4 +325,5 @@ SOLVER = SolverSpec(
     step=step,
     diagnostics=diagnostics,
     params=params,
+    paper_loss="hinge",
 )
