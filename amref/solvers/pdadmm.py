@@ -340,7 +340,9 @@ def update_b(b, m, z, options):
 
 
 def update_z_hidden(m, q, z_prev, options):
-    """Algorithm 1 step 4 (l < L): ``argmin_z (ν/2)‖z − m‖² + (ν/2)‖q − f(z)‖² + (ν/2)‖z − z^k‖²`` (ReLU, elementwise exact).
+    """Algorithm 1 step 4 (l < L): ``argmin_z (ν/2)‖z − m‖² + (ν/2)‖q − f(z)‖² + (ν/2)‖z − z^k‖²``.
+
+    ReLU, elementwise and exact (:func:`~amref.solvers.subproblems.relu_prox` with α = β = δ = 1).
 
     Branches ``min((m + z^k)/2, 0)`` and ``max((m + q + z^k)/3, 0)``, compared per ``z_compare``.
     """
@@ -349,7 +351,10 @@ def update_z_hidden(m, q, z_prev, options):
 
 
 def update_z_last(m, y, nu, z_prev, options):
-    """Algorithm 1 step 4 (l = L): ``argmin_z R(z; y) + (ν/2)‖z − m_L‖²``, warm-started at z_prev. Returns ``(z_L, iterations)``."""
+    """Algorithm 1 step 4 (l = L): ``argmin_z R(z; y) + (ν/2)‖z − m_L‖²``, warm-started at z_prev.
+
+    Returns ``(z_L, inner_iterations)``.
+    """
     z, info = solve_zl(m, y, nu, z_prev, options.zl, jit=options.jit)
     return z, info.iterations
 

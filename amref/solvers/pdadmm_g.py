@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from ..driver import SolverSpec
 from ..quantize import CODE_LEVELS, PAPER_LEVELS, Grid
 from . import pdadmm
 from .pdadmm import PdADMMOptions, Quantize
