@@ -169,28 +169,21 @@ def _levels_like(grid: Grid, x: Array) -> Array:
     return from_host(grid.levels(dtype_name(x)), namespace(x), device=device(x))
 
 
-def _nearest(x: Array, grid: Grid) -> tuple[Array, Array]:
-    """(flat nearest levels, flat int64 indices) of every element of ``x``.
+def _neighbours(x: Array, grid: Grid) -> tuple[Array, Array, Array, Array]:
+    """``(flat x, lower index i, δ_i, δ_{i+1})`` with δ_i ≤ x < δ_{i+1} (clamped to the grid's ends).
 
-    The two neighbours ``δ_i ≤ x < δ_{i+1}`` come from one division and ``floor`` on a uniform grid
-    (an index off by one through rounding still leaves the nearest level among the two candidates)
-    or from ``searchsorted`` on a sorted grid; the closer one wins, ties to the lower level.
+    One division and ``floor`` on a uniform grid (an index off by one through rounding still leaves the
+    nearest level among the two candidates) or ``searchsorted`` on a sorted grid. Needs |Δ| ≥ 2.
     """
     xp = namespace(x)
     flat = xp.reshape(x, (-1,))
     lv = _levels_like(grid, x)
-    if grid.count == 1:
-        idx = xp.zeros(flat.shape, dtype=xp.int64, device=device(x))
-        return xp.take(lv, idx), idx
     if grid.kind == "uniform":
         lower = xp.astype(xp.floor((flat - grid.start) / grid.step), xp.int64)
     else:
         lower = xp.searchsorted(lv, flat) - 1
     lower = xp.clip(lower, 0, grid.count - 2)
-    lo = xp.take(lv, lower)
-    hi = xp.take(lv, lower + 1)
-    up = (hi - flat) < (flat - lo)
-    return xp.where(up, hi, lo), xp.where(up, lower + 1, lower)
+    return flat, lower, xp.take(lv, lower), xp.take(lv, lower + 1)
 
 
 def project(x: Array, grid: Grid) -> Array:
@@ -204,8 +197,10 @@ def project(x: Array, grid: Grid) -> Array:
         The level set Δ.
     """
     xp = namespace(x)
-    values, _ = _nearest(x, grid)
-    return xp.reshape(values, x.shape)
+    if grid.count == 1:
+        return xp.full_like(x, grid.start)
+    flat, _, lo, hi = _neighbours(x, grid)
+    return xp.reshape(xp.where((hi - flat) < (flat - lo), hi, lo), x.shape)
 
 
 def encode(x: Array, grid: Grid) -> Array:
@@ -214,8 +209,12 @@ def encode(x: Array, grid: Grid) -> Array:
     For ``x`` on the grid this is lossless: ``decode(encode(x, g), g, dtype) == x``.
     """
     xp = namespace(x)
-    _, idx = _nearest(x, grid)
-    return xp.reshape(xp.astype(idx, getattr(xp, grid.code_dtype)), x.shape)
+    dtype = getattr(xp, grid.code_dtype)
+    if grid.count == 1:
+        return xp.zeros(x.shape, dtype=dtype, device=device(x))
+    flat, lower, lo, hi = _neighbours(x, grid)
+    idx = lower + xp.astype((hi - flat) < (flat - lo), xp.int64)
+    return xp.reshape(xp.astype(idx, dtype), x.shape)
 
 
 def decode(codes: Array, grid: Grid, dtype: str = "float64") -> Array:
