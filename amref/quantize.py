@@ -162,6 +162,18 @@ FLICKR_LEVELS = Grid.union(Grid.uniform(0.0, 1.98, 100), Grid.uniform(2.0, 10.0,
 ARXIV_LEVELS = Grid.union(Grid.uniform(0.0, 5.0, 101), Grid.uniform(5.3, 11.0, 20))
 """The code's commented-out ogbn-arxiv set ``linspace(0, 5, 101) ∪ linspace(5.3, 11, 20)`` (121 levels)."""
 
+NAMED_GRIDS = {"paper": PAPER_LEVELS, "code": CODE_LEVELS, "flickr": FLICKR_LEVELS, "arxiv": ARXIV_LEVELS}
+"""Grids by name (``--option levels=code`` on the command line)."""
+
+
+def as_grid(levels: "Grid | str") -> Grid:
+    """A :class:`Grid` from a grid or one of the names in :data:`NAMED_GRIDS`."""
+    if isinstance(levels, Grid):
+        return levels
+    if isinstance(levels, str) and levels in NAMED_GRIDS:
+        return NAMED_GRIDS[levels]
+    raise ValueError(f"levels must be an amref.quantize.Grid or one of {', '.join(NAMED_GRIDS)}, got {levels!r}")
+
 
 # ----------------------------------------------------------------------------- projection
 def _levels_like(grid: Grid, x: Array) -> Array:

@@ -376,11 +376,13 @@ def test_registry_and_option_variants():
     assert PdADMMOptions.released_code().p_step0 == 10 and PdADMMGOptions.released_code().p_step0 == 20
     assert get_solver("pdadmm-g").step is pd.step  # one implementation, other defaults
     assert pd.lemma1_condition(1.0, 0.2) and not pd.lemma1_condition(1e-4, 1e-4)
+    assert PdADMMGQOptions(levels="code").levels == CODE_LEVELS  # names, for --option levels=code
 
 
 @pytest.mark.parametrize("bad", [
     dict(rho=0.0), dict(nu=-1.0), dict(quantize="z"), dict(bias_step="mean"), dict(z_compare="x"),
     dict(max_doublings=-1), dict(weight_decay=-0.1), dict(search_cap=0), dict(rho_schedule="paper"),
+    dict(levels="fine"),
 ])
 def test_invalid_options_raise(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):

@@ -76,7 +76,7 @@ import math
 from typing import Literal
 
 from ..activations import relu
-from ..backend import Array, namespace
+from ..backend import Array, namespace, sum_of_squares
 from ..driver import SolverSpec
 from ..losses import cross_entropy
 from ..problem import MLP, Params, join_params, label_targets, split_params
@@ -117,8 +117,6 @@ class MDLAMOptions:
         Shrinks the band by this much on each side (code 1e-9; paper 0).
     zl : ZLOptions
         The z_L solver.
-    jit : bool or None
-        Numba kernels for NumPy arrays (None: when installed).
     """
 
     rho: float = 1e-3
@@ -137,7 +135,6 @@ class MDLAMOptions:
     search_cap: int = 64
     band_tol: float = 0.0
     zl: ZLOptions = ZLOptions()
-    jit: bool | None = None
 
     def __post_init__(self) -> None:
         for name in ("rho", "eps0", "eps_min", "theta0", "tau0"):
@@ -209,21 +206,20 @@ def update_W(W, W_prev, a_prev, m, z, b, omega, theta0, rho, options):
     φ(W) = (ρ/2)‖z − W a − b‖² + (μ/2)‖W‖²; G = −ρ(z − Ŵa − b)aᵀ + μŴ, ⟨G,HG⟩ = ρ‖Ga‖² + μ‖G‖²
     (closed-form backtracking). ``m`` is the current ``W a + b``. Returns ``(W⁺, m⁺, restarted)``.
     """
-    xp = namespace(W, a_prev, m, z)
     mu = options.weight_decay
 
     def local(Wx, mx):
         r = z - mx
-        value = 0.5 * rho * float(xp.sum(r * r))
-        return value + 0.5 * mu * float(xp.sum(Wx * Wx)) if mu else value
+        value = 0.5 * rho * sum_of_squares(r)
+        return value + 0.5 * mu * sum_of_squares(Wx) if mu else value
 
     def prox_linear(W0, m0):
         G = -rho * ((z - m0) @ a_prev.T)
         if mu:
             G = G + mu * W0
         Ga = G @ a_prev
-        GG = float(xp.sum(G * G))
-        theta, ok = doubling_step(theta0, rho * float(xp.sum(Ga * Ga)) + mu * GG, GG,
+        GG = sum_of_squares(G)
+        theta, ok = doubling_step(theta0, rho * sum_of_squares(Ga) + mu * GG, GG,
                                   options.backtrack_factor, options.max_doublings)
         return (W0 - G / theta, m0 - Ga / theta) if ok else (W0, m0)
 
@@ -267,11 +263,10 @@ def update_z_last(m, z, y, rho, options):
     With the safeguard an inexact solve that raised this objective is discarded (z^k kept).
     Returns ``(z_L, inner_iterations, restarted)``.
     """
-    xp = namespace(m, z, y)
-    z_new, info = solve_zl(m, y, rho, z, options.zl, jit=options.jit)
+    z_new, info = solve_zl(m, y, rho, z, options.zl)
     if options.safeguard:
         def value(v):
-            return float(cross_entropy(v, y)) + 0.5 * rho * float(xp.sum((v - m) ** 2))
+            return float(cross_entropy(v, y)) + 0.5 * rho * sum_of_squares(v - m)
         if value(z_new) > value(z):
             return z, info.iterations, True
     return z_new, info.iterations, False
@@ -293,7 +288,7 @@ def update_a(a, a_prev_iter, z_cur, W_next, b_next, z_next, m_next, omega, eps, 
 
     def local(mx):
         r = z_next - mx
-        return 0.5 * rho * float(xp.sum(r * r))
+        return 0.5 * rho * sum_of_squares(r)
 
     def projected_step(a0, m0):
         g = -rho * (W_next.T @ (z_next - m0))
@@ -302,8 +297,8 @@ def update_a(a, a_prev_iter, z_cur, W_next, b_next, z_next, m_next, omega, eps, 
             cand = xp.clip(a0 - g / tau, lo, hi)
             d = cand - a0
             Wd = W_next @ d
-            dd = float(xp.sum(d * d))
-            if rho * float(xp.sum(Wd * Wd)) <= tau * dd:
+            dd = sum_of_squares(d)
+            if rho * sum_of_squares(Wd) <= tau * dd:
                 return cand, m0 + Wd, True
             tau *= options.backtrack_factor
         return a0, m0, False
@@ -372,12 +367,11 @@ def step(state: MDLAMState, data, options: MDLAMOptions) -> MDLAMState:
 
 def objective(state: MDLAMState, y: Array, options: MDLAMOptions) -> float:
     """F(W, b, z, a) of Problem 2 (without the band's indicator; see ``band_violation``)."""
-    xp = namespace(y, state.z[-1])
     total = float(cross_entropy(state.z[-1], y))
     for zl, ml in zip(state.z, state.m):
-        total += 0.5 * state.rho * float(xp.sum((zl - ml) ** 2))
+        total += 0.5 * state.rho * sum_of_squares(zl - ml)
     if options.weight_decay:
-        total += 0.5 * options.weight_decay * sum(float(xp.sum(Wl * Wl)) for Wl in state.W)
+        total += 0.5 * options.weight_decay * sum(sum_of_squares(Wl) for Wl in state.W)
     return total
 
 
@@ -385,12 +379,12 @@ def diagnostics(state: MDLAMState, data, options: MDLAMOptions) -> dict:
     """``objective`` = F; ``residual`` = Σ_l ‖z_l − W_l a_{l−1} − b_l‖²; ``gap`` = Σ_l ‖a_l − f(z_l)‖² (the
     code's); ``band_violation`` = max_l max(|a_l − f(z_l)| − ε, 0); ε, ρ, safeguard restarts, z_L iterations."""
     xp = namespace(state.z[-1])
-    residual = sum(float(xp.sum((zl - ml) ** 2)) for zl, ml in zip(state.z, state.m))
+    residual = sum(sum_of_squares(zl - ml) for zl, ml in zip(state.z, state.m))
     gap = 0.0
     violation = 0.0
     for al, zl in zip(state.a, state.z[:-1]):
         d = al - relu(zl)
-        gap += float(xp.sum(d * d))
+        gap += sum_of_squares(d)
         violation = max(violation, float(xp.max(xp.abs(d))) - state.eps)
     return {
         "objective": objective(state, data.y_train, options),

@@ -103,11 +103,11 @@ import math
 from typing import Literal
 
 from ..activations import relu
-from ..backend import Array, dtype_name, namespace
+from ..backend import Array, dtype_name, inner, namespace, sum_of_squares
 from ..driver import SolverSpec
 from ..losses import cross_entropy
 from ..problem import MLP, Params, join_params, label_targets
-from ..quantize import PAPER_LEVELS, Grid, boundary_bytes, on_grid, project
+from ..quantize import PAPER_LEVELS, Grid, as_grid, boundary_bytes, on_grid, project
 from .subproblems import ZLOptions, doubling_step, relu_prox, solve_zl
 
 Quantize = Literal["p", "q", "pq"]
@@ -140,8 +140,9 @@ class PdADMMOptions:
         μ ≥ 0 of Ω(W) = (μ/2)‖W‖² (paper 0; pdADMM-G code e.g. 0.01 for the 10-layer Cora stage).
     quantize : {None, "p", "q", "pq"}
         Which boundary variables are constrained to ``levels`` (pdADMM-G-Q); None for pdADMM / -G.
-    levels : Grid
-        Δ (paper: integers −1…20).
+    levels : Grid or str
+        Δ (paper: integers −1…20); a name of :data:`amref.quantize.NAMED_GRIDS` (``"paper"``, ``"code"``,
+        ``"flickr"``, ``"arxiv"``) is accepted and stored as its grid.
     zl : ZLOptions
         The z_L solver.
     zl_init : {"labels", "zeros", "forward"}
@@ -208,8 +209,7 @@ class PdADMMOptions:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
-        if not isinstance(self.levels, Grid):
-            raise TypeError("levels must be an amref.quantize.Grid")
+        object.__setattr__(self, "levels", as_grid(self.levels))  # a Grid, or a name such as "code"
         if not isinstance(self.zl, ZLOptions):
             raise TypeError("zl must be a ZLOptions")
 
@@ -277,13 +277,12 @@ def update_p(p, W, m, z, q_prev, u_prev, rho, nu, options):
     ``ν‖Wd‖² + ρ‖d‖² ≤ τ‖d‖²``, is run literally for τ = τ₀, 2τ₀, … (bounded); if no τ passes, p⁺ =
     Proj_Δ(p) (the code's fallback). Returns ``(p⁺, m⁺, τ)``.
     """
-    xp = namespace(p, W, m, z, q_prev, u_prev)
     g = -nu * (W.T @ (z - m)) + u_prev + rho * (p - q_prev)
     if options.quantize_p:
         return _quantized_p_step(p, g, W, m, rho, nu, options)
     Wg = W @ g
-    gg = float(xp.sum(g * g))
-    tau, ok = doubling_step(options.p_step0, nu * float(xp.sum(Wg * Wg)) + rho * gg, gg,
+    gg = sum_of_squares(g)
+    tau, ok = doubling_step(options.p_step0, nu * sum_of_squares(Wg) + rho * gg, gg,
                             options.backtrack_factor, options.max_doublings)
     if not ok:
         return p, m, tau
@@ -292,15 +291,14 @@ def update_p(p, W, m, z, q_prev, u_prev, rho, nu, options):
 
 def _quantized_p_step(p, g, W, m, rho, nu, options):
     """The projected backtracking loop of pdADMM-G-Q's p-step (see :func:`update_p`)."""
-    xp = namespace(p, g, W, m)
     cap = options.search_cap if options.max_doublings is None else options.max_doublings
     tau = options.p_step0
     for _ in range(cap + 1):
         cand = project(p - g / tau, options.levels)
         d = cand - p
         Wd = W @ d
-        dd = float(xp.sum(d * d))
-        if nu * float(xp.sum(Wd * Wd)) + rho * dd <= tau * dd:
+        dd = sum_of_squares(d)
+        if nu * sum_of_squares(Wd) + rho * dd <= tau * dd:
             return cand, m + Wd, tau
         tau *= options.backtrack_factor
     cand = project(p, options.levels)
@@ -313,14 +311,13 @@ def update_W(W, p, m, z, nu, options):
     φ(W) = (ν/2)‖z − W p − b‖² + (μ/2)‖W‖²; ⟨G,HG⟩ = ν‖Gp‖² + μ‖G‖², and Gp also updates m.
     Returns ``(W⁺, m⁺, θ)``.
     """
-    xp = namespace(W, p, m, z)
     mu = options.weight_decay
     G = -nu * ((z - m) @ p.T)
     if mu:
         G = G + mu * W
     Gp = G @ p
-    GG = float(xp.sum(G * G))
-    theta, ok = doubling_step(options.W_step0, nu * float(xp.sum(Gp * Gp)) + mu * GG, GG,
+    GG = sum_of_squares(G)
+    theta, ok = doubling_step(options.W_step0, nu * sum_of_squares(Gp) + mu * GG, GG,
                               options.backtrack_factor, options.max_doublings)
     if not ok:
         return W, m, theta
@@ -355,7 +352,7 @@ def update_z_last(m, y, nu, z_prev, options):
 
     Returns ``(z_L, inner_iterations)``.
     """
-    z, info = solve_zl(m, y, nu, z_prev, options.zl, jit=options.jit)
+    z, info = solve_zl(m, y, nu, z_prev, options.zl)
     return z, info.iterations
 
 
@@ -462,11 +459,10 @@ def layer_diagnostics(
     L_ρ. ``residual``: ‖p_{l+1} − q_l‖²; ``residual_norm``: ‖p_{l+1} − q_l‖; ``off_grid``: entries of
     p_l outside Δ (quantized p only).
     """
-    xp = namespace(block.W, block.z)
     r = block.z - block.m
-    obj = 0.5 * nu * float(xp.sum(r * r))
+    obj = 0.5 * nu * sum_of_squares(r)
     if options.weight_decay:
-        obj += 0.5 * options.weight_decay * float(xp.sum(block.W * block.W))
+        obj += 0.5 * options.weight_decay * sum_of_squares(block.W)
     res = 0.0
     out: dict = {}
     if block.q is None:
@@ -478,8 +474,8 @@ def layer_diagnostics(
             raise ValueError("a hidden layer's diagnostics need the right neighbour's p")
         gap = block.q - relu(block.z)
         d = p_next - block.q
-        res = float(xp.sum(d * d))
-        obj += 0.5 * nu * float(xp.sum(gap * gap)) + float(xp.sum(block.u * d)) + 0.5 * rho * res
+        res = sum_of_squares(d)
+        obj += 0.5 * nu * sum_of_squares(gap) + inner(block.u, d) + 0.5 * rho * res
     out.update(objective=obj, residual=res, residual_norm=math.sqrt(res))
     if options.quantize_p:
         out["off_grid"] = float(on_grid(block.p, options.levels)) if block.p is not None else 0.0
