@@ -21,7 +21,7 @@ Also prints the bytes the boundary arrays need per iteration in float64, float32
 
 Usage::
 
-    AMREF_DATA_DIR=../shared/data python validation/pdadmm_g_wang2022.py --quick
+    AMREF_DATA_DIR=../shared/data python validation/pdadmm_g.py --quick
 """
 
 from __future__ import annotations
@@ -29,14 +29,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import pathlib
+import os
 import sys
 import time
 
 import numpy as np
+from common import Report, out_dir
 
 import amref
-import amref.data
 from amref.quantize import PAPER_LEVELS, bytes_table
 from amref.solvers.greedy import Stage, train_greedy
 from amref.solvers.pdadmm_g import PdADMMGOptions, PdADMMGQOptions
@@ -86,57 +86,55 @@ def run(data, width: int, stages: list[Stage], solver: str, seed: int) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="100 neurons, seed 0, stages of 100/10/100 iterations")
     ap.add_argument("--paper-features", action="store_true", help="K = 4 blocks [X, ÂX, Â²X, Â³X]")
-    ap.add_argument("--out", default="validation/out/pdadmm_g_wang2022.md")
+    ap.add_argument("--data-dir", default=None)
     args = ap.parse_args(argv)
     widths = (100,) if args.quick else (100, 500)
     seeds = SEEDS[:1] if args.quick else SEEDS
     iterations = 100 if args.quick else 200
     kinds = ["G code", "G-Q code", "G-Q paper-Δ"] + ([] if args.quick else ["G paper"])
     hops, order = (4, "ascending") if args.paper_features else (5, "descending")
-    lines = ["# pdADMM-G / -G-Q Tables III–IV — test accuracy, paper vs amref", "",
-             f"10 layers; greedy 2 → 5 → 10; {iterations} iterations per stage (5-layer -G stage: 10); "
-             f"features K={hops} ({order}); seeds {list(seeds)}", "",
-             "| dataset | neurons | run | paper | amref | train acc | max p off Δ | s/run |",
-             "|---|---|---|---|---|---|---|---|"]
-    results = []
+    out = out_dir("pdadmm_g-quick" if args.quick else "pdadmm_g")
+    rep = Report("pdADMM-G / pdADMM-G-Q (TNNLS 2022) Tables III–IV: paper vs amref", out, argv or [])
+    rep.text(f"10 layers, greedy 2 → 5 → 10 with {iterations} iterations per stage (the -G 5-layer stage: 10); "
+             f"features K = {hops} ({order}); seeds {list(seeds)}; test accuracy after the last stage. "
+             "Runs: `code` = the released code's protocol (ρ schedule, per-stage ρ₀ and μ; -G-Q quantizes q on "
+             "linspace(−1, 2, 1000)); `G-Q paper-Δ` = the same protocol quantizing p on {−1, …, 20} as the paper "
+             "says; `G paper` = constant ρ = ν of Tables V/VI, no weight decay (full runs only)."
+             + (" **--quick: shorter stages and one seed.**" if args.quick else ""))
+    table, records = [], []
     for name in ("cora", "citeseer"):
-        data = amref.data.load_dataset(name, hops=hops, order=order, download=False)
+        data = amref.load_dataset(name, data_dir=args.data_dir, download=False, hops=hops, order=order)
         if name == "cora":
             cora_shape = (data.n_features, data.n_classes, data.n_train)
         for width in widths:
             for kind in kinds:
                 short = "G" if kind.startswith("G ") else "G-Q"
                 solver = "pdadmm-g" if short == "G" else "pdadmm-g-q"
-                stages = paper_stages(name, width, iterations) if kind == "G paper" else code_stages(
-                    name, kind.replace(" code", "") if kind != "G-Q paper-Δ" else kind, iterations)
+                if kind == "G paper":
+                    stages = paper_stages(name, width, iterations)
+                else:
+                    stages = code_stages(name, {"G code": "G", "G-Q code": "G-Q"}.get(kind, kind), iterations)
                 runs = [run(data, width, stages, solver, s) for s in (seeds if kind != "G paper" else seeds[:1])]
                 acc = np.array([r["test"] for r in runs])
                 pm, ps = PAPER[(name, width, short)]
                 ours = f"{acc.mean():.3f}±{acc.std():.3f}" if len(runs) > 1 else f"{acc.mean():.3f}"
                 off = runs[0]["max_off_grid"]
-                secs = float(np.mean([r["seconds"] for r in runs]))
-                print(f"{name:9} {width:4} {kind:12} paper {pm:.3f}±{ps:.3f}  amref {ours}  "
-                      f"(train {runs[0]['train']:.3f}, {secs:.0f} s/run)", flush=True)
-                lines.append(f"| {name} | {width} | {kind} | {pm:.3f}±{ps:.3f} | {ours} | {runs[0]['train']:.3f} | "
-                             f"{'' if off is None else int(off)} | {secs:.0f} |")
-                results.append({"dataset": name, "width": width, "run": kind, "paper": [pm, ps],
+                table.append([name, width, kind, f"{pm:.3f}±{ps:.3f}", ours, f"{runs[0]['train']:.3f}",
+                              "" if off is None else int(off), f"{np.mean([r['seconds'] for r in runs]):.0f}"])
+                records.append({"dataset": name, "width": width, "run": kind, "paper": [pm, ps],
                                 "test": acc.tolist(), "runs": runs})
-    # communication per iteration of the 10-layer net on Cora's training nodes
+    rep.table(["dataset", "neurons", "run", "paper", "amref", "train acc", "max p off Δ", "s/run"], table)
     d_in, n_cls, n_train = cora_shape
-    table = bytes_table((d_in,) + (100,) * 9 + (n_cls,), n_train, PAPER_LEVELS, "p")
-    lines += ["", f"Boundary bytes per iteration on Cora (10 layers × 100, N = {n_train}, p on Δ = −1…20):", "",
-              "| encoding | bytes |", "|---|---|"]
-    lines += [f"| {row['encoding']} | {row['bytes']:.0f} |" for row in table]
-    for row in table:
-        print(f"bytes/iteration {row['encoding']:28} {row['bytes']:>12.0f}")
-    out = pathlib.Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
-    out.with_suffix(".json").write_text(json.dumps({"results": results, "bytes": table}, indent=1))
-    print(f"report: {out}")
+    bt = bytes_table((d_in,) + (100,) * 9 + (n_cls,), n_train, PAPER_LEVELS, "p")
+    rep.text(f"Boundary bytes per iteration on Cora (10 layers × 100, N = {n_train}; p on Δ = −1…20 as codes, "
+             "or bit-packed at ⌈log₂ 22⌉ = 5 bits):")
+    rep.table(["encoding", "bytes"], [[row["encoding"], f"{row['bytes']:.0f}"] for row in bt])
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump({"results": records, "bytes": bt}, f, indent=1)
+    rep.write()
     return 0
 
 

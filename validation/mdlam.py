@@ -12,11 +12,12 @@ Rows per (dataset, ρ):
 * ``code``: :meth:`MDLAMOptions.released_code` (no effective extrapolation, μ = 0.05, band tolerance 1e-9,
   FISTA η = 4), i.e. what produced the paper's numbers, with the code's bugs fixed.
 
-Also checks Lemma 2 (F non-increasing for a fixed ε) on the dataset's training nodes.
+Also checks Lemma 2 (F non-increasing for a fixed ε) on the dataset's training nodes. Reports go to
+``validation/out/mdlam[-quick]/``.
 
 Usage::
 
-    AMREF_DATA_DIR=../shared/data python validation/mdlam_wang2022.py --quick
+    AMREF_DATA_DIR=../shared/data python validation/mdlam.py --quick
 """
 
 from __future__ import annotations
@@ -24,15 +25,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import pathlib
+import os
 import statistics
 import sys
 import time
 
 import numpy as np
+from common import Report, out_dir
 
 import amref
-import amref.data
 from amref.solvers.mdlam import MDLAMOptions
 
 EPOCHS = (40, 80, 120, 160, 200)
@@ -87,58 +88,51 @@ def lemma2_check(data, rho: float, eps: float = 0.1, iters: int = 30) -> dict:
     return {"monotone": bool(worst <= 1e-12), "worst_relative_rise": worst, "F0": float(F[0]), "F_end": float(F[-1])}
 
 
-def fmt(values) -> str:
-    return " ".join(f"{v:.3f}" for v in values)
-
-
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="Cora and Citeseer at ρ = 1e-3, one seed")
     ap.add_argument("--seeds", type=int, default=None, help="number of seeds (default 1 quick, 3 full)")
     ap.add_argument("--paper-features", action="store_true", help="propagate with Â (paper) instead of Â + I")
-    ap.add_argument("--out", default="validation/out/mdlam_wang2022.md")
+    ap.add_argument("--data-dir", default=None)
     args = ap.parse_args(argv)
     rows = QUICK_ROWS if args.quick else FULL_ROWS
     seeds = list(range(args.seeds if args.seeds else (1 if args.quick else 3)))
+    out = out_dir("mdlam-quick" if args.quick else "mdlam")
+    rep = Report("mDLAM (Neurocomputing 2022) Table 4: paper vs amref", out, argv or [])
+    rep.text(f"Features {'Â' if args.paper_features else '(Â+I)'}^k X, k = 4…0; d–100–100–C; {max(EPOCHS)} epochs; "
+             f"ε⁰ = 100 halving to 1e-3; μ = {WEIGHT_DECAY}; seeds {seeds}. `amref`: paper algorithm (real "
+             "extrapolation + safeguard); `code`: the released code's options. Test accuracy at epochs "
+             f"{', '.join(map(str, EPOCHS))}.")
     cache: dict[str, object] = {}
-    lines = ["# mDLAM Table 4 — test accuracy, paper vs amref", "",
-             f"features: {'Â' if args.paper_features else '(Â+I)'}^k, k=4..0; d–100–100–C; 200 epochs; "
-             f"ε⁰=100; μ={WEIGHT_DECAY}; seeds {seeds}", "",
-             "| dataset | ρ | run | ep 40 | 80 | 120 | 160 | 200 | train acc | F rises | restarts | s/run |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    results = []
-    print(f"{'dataset':9} {'rho':7} {'run':6} test accuracy at epochs {EPOCHS}")
+    table, records = [], []
     for name, rho in rows:
         if name not in cache:
-            cache[name] = amref.data.load_dataset(name, hops=5, order="descending",
-                                                  extra_identity=not args.paper_features, download=False)
+            cache[name] = amref.load_dataset(name, data_dir=args.data_dir, download=False, hops=5, order="descending",
+                                             extra_identity=not args.paper_features)
         data = cache[name]
         paper = PAPER[(name, rho)]
-        print(f"{name:9} {rho:<7g} {'paper':6} {fmt(paper)}")
-        lines.append(f"| {name} | {rho:g} | paper | " + " | ".join(f"{v:.3f}" for v in paper) + " | | | | |")
+        table.append([name, f"{rho:g}", "paper", *[f"{v:.3f}" for v in paper], "", "", "", ""])
         for label, opts in variants(rho).items():
             runs = [run(data, opts, s) for s in seeds]
             acc = np.array([r["acc"] for r in runs])
             mean, std = acc.mean(axis=0), acc.std(axis=0)
-            cell = [f"{m:.3f}" + (f"±{s:.3f}" if len(seeds) > 1 else "") for m, s in zip(mean, std)]
-            print(f"{'':9} {'':7} {label:6} {' '.join(cell)}  (train {runs[0]['train_acc']:.3f}, "
-                  f"{statistics.mean(r['seconds'] for r in runs):.0f} s/run)")
-            lines.append(f"| {name} | {rho:g} | {label} | " + " | ".join(cell)
-                         + f" | {statistics.mean(r['train_acc'] for r in runs):.3f} | {runs[0]['F_rises']}"
-                         + f" | {runs[0]['restarts']} | {statistics.mean(r['seconds'] for r in runs):.0f} |")
-            results.append({"dataset": name, "rho": rho, "run": label, "paper": paper, "mean": mean.tolist(),
+            cells = [f"{m:.3f}" + (f"±{d:.3f}" if len(seeds) > 1 else "") for m, d in zip(mean, std)]
+            train = statistics.mean(r["train_acc"] for r in runs)
+            secs = statistics.mean(r["seconds"] for r in runs)
+            table.append([name, f"{rho:g}", label, *cells, f"{train:.3f}", runs[0]["F_rises"], runs[0]["restarts"],
+                          f"{secs:.0f}"])
+            records.append({"dataset": name, "rho": rho, "run": label, "paper": paper, "mean": mean.tolist(),
                             "std": std.tolist(), "runs": runs})
+    rep.table(["dataset", "ρ", "run", *[f"ep {e}" for e in EPOCHS], "train acc", "F rises", "restarts", "s/run"],
+              table)
     lemma = lemma2_check(cache[rows[0][0]], rows[0][1])
-    print(f"Lemma 2 (fixed ε = 0.1, 30 iterations, {rows[0][0]}): F non-increasing = {lemma['monotone']} "
-          f"(worst relative rise {lemma['worst_relative_rise']:.2e}; F {lemma['F0']:.4g} → {lemma['F_end']:.4g})")
-    lines += ["", f"Lemma 2, fixed ε = 0.1, 30 iterations on {rows[0][0]}: F non-increasing: **{lemma['monotone']}** "
-              f"(worst relative rise {lemma['worst_relative_rise']:.2e}, F {lemma['F0']:.4g} → {lemma['F_end']:.4g}). "
-              "With the ε schedule F may rise when the band shrinks ('F rises' column)."]
-    out = pathlib.Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
-    out.with_suffix(".json").write_text(json.dumps({"results": results, "lemma2": lemma}, indent=1))
-    print(f"report: {out}")
+    rep.text(f"Lemma 2 (fixed ε = 0.1, 30 iterations on {rows[0][0]}): F non-increasing: **{lemma['monotone']}** "
+             f"(largest relative change {lemma['worst_relative_rise']:.2e}; "
+             f"F {lemma['F0']:.4g} → {lemma['F_end']:.4g}). "
+             "With the ε schedule F may rise when the band shrinks (the 'F rises' column).")
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump({"results": records, "lemma2": lemma}, f, indent=1)
+    rep.write()
     return 0
 
 
