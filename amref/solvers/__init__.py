@@ -9,9 +9,18 @@ name            paper                                                           
                 Networks Without Gradients: A Scalable ADMM Approach. ICML 2016.
 ``bcd``         Zeng, Lau, Lin, Yao. Global Convergence of Block Coordinate Descent     :mod:`.bcd`
                 in Deep Learning. ICML 2019.
+``mdlam``       Wang, Li, Zhao. Accelerated Gradient-free Neural Network Training by    :mod:`.mdlam`
+                Multi-convex Alternating Optimization. Neurocomputing 2022.
+``pdadmm``      Wang, Chai, Cheng, Zhao. Toward Model Parallelism for Deep Neural       :mod:`.pdadmm`
+                Network based on Gradient-free ADMM Framework. ICDM 2020.
+``pdadmm-g``    Wang, Li, Chai, Wang, Cheng, Zhao. Towards Quantized Model Parallelism  :mod:`.pdadmm_g`
+                for Graph-Augmented MLPs Based on Gradient-Free ADMM Framework. TNNLS
+                2022 (pdADMM with that paper's defaults, on GA-MLP features).
+``pdadmm-g-q``  the same paper's quantized variant (p_l in a finite set Δ).            :mod:`.pdadmm_g`
 ==============  =====================================================================  =================
 
 Every solver is a :class:`~amref.driver.SolverSpec`; :func:`get_solver` looks one up by name.
+:mod:`.greedy` trains any of them layer-wise (shallow net first, then deeper ones).
 """
 
 from __future__ import annotations
@@ -20,11 +29,15 @@ import importlib
 
 from ..driver import SolverSpec
 
-#: name → module that defines ``SOLVER`` (imported on first use).
+#: name → module that defines ``SOLVER``, or ``"module:attribute"`` (imported on first use).
 _REGISTRY: dict[str, str] = {
     "dladmm": "amref.solvers.dladmm",
     "taylor-admm": "amref.solvers.taylor_admm",
     "bcd": "amref.solvers.bcd",
+    "mdlam": "amref.solvers.mdlam",
+    "pdadmm": "amref.solvers.pdadmm",
+    "pdadmm-g": "amref.solvers.pdadmm_g:SOLVER_G",
+    "pdadmm-g-q": "amref.solvers.pdadmm_g:SOLVER_Q",
 }
 
 
@@ -43,4 +56,5 @@ def get_solver(name: str) -> SolverSpec:
     """
     if name not in _REGISTRY:
         raise ValueError(f"unknown solver {name!r}; choose from {', '.join(_REGISTRY)}")
-    return importlib.import_module(_REGISTRY[name]).SOLVER
+    module, _, attribute = _REGISTRY[name].partition(":")
+    return getattr(importlib.import_module(module), attribute or "SOLVER")

@@ -1,0 +1,605 @@
+r"""pdADMM — Wang, Chai, Cheng, Zhao, "Toward Model Parallelism for Deep Neural Network based on
+Gradient-free ADMM Framework", ICDM 2020 — and, with options, pdADMM-G / pdADMM-G-Q (Wang, Li, Chai,
+Wang, Cheng, Zhao, "Towards Quantized Model Parallelism for Graph-Augmented MLPs Based on Gradient-Free
+ADMM Framework", TNNLS 2022; :mod:`amref.solvers.pdadmm_g`).
+
+Each layer's input p_l is split from the previous layer's output q_{l−1}; only the splitting
+constraints p_{l+1} = q_l carry duals (Problem 2)::
+
+    min  F = R(z_L; y) + (ν/2) ( Σ_{l=1}^{L} ‖z_l − W_l p_l − b_l‖² + Σ_{l=1}^{L−1} ‖q_l − f(z_l)‖² )
+    s.t. p_{l+1} = q_l   (l = 1 … L−1),   p_1 = x
+
+    L_ρ = F + Σ_{l=1}^{L−1} ( ⟨u_l, p_{l+1} − q_l⟩ + (ρ/2)‖p_{l+1} − q_l‖² )
+
+pdADMM-G is the same problem on GA-MLP features (p_1 = [X; ÂX; Â²X; …], :func:`amref.data.graphs.graph_dataset`).
+pdADMM-G-Q (Problem 3) adds p_l ∈ Δ (a finite set) for l = 2 … L: ``β_ρ = L_ρ + Σ_l I_Δ(p_l)``.
+
+Algorithm 1, iteration k (every block type for all layers "in parallel", i.e. Jacobi across layers,
+Gauss–Seidel across block types; m_l = W_l p_l + b_l 1ᵀ)::
+
+    p_l  (l ≥ 2)  p⁺ = p − ∇_pφ/τ,  ∇_pφ = −ν W_lᵀ(z_l − m_l) + u_{l−1} + ρ(p_l − q_{l−1})      (step 1)
+                  uses W^k_l, b^k_l, z^k_l and the left neighbour's q^k_{l−1}, u^k_{l−1};
+                  G-Q: p⁺ = Proj_Δ(p − ∇_pφ/τ)                                   (Appendix B of -G-Q)
+    W_l           W⁺ = W + (ν/θ)(z^k_l − W p^{k+1}_l − b^k_l) p^{k+1ᵀ}_l                          (step 2)
+    b_l           b⁺ = the b-block of (ν/2)‖z^k_l − W^{k+1} p^{k+1} − b‖²  (see ``bias_step``)     (step 3)
+    z_l  (l < L)  argmin (ν/2)‖z − m^{k+1}_l‖² + (ν/2)‖q^k_l − f(z)‖² + (ν/2)‖z − z^k_l‖²          (step 4)
+    z_L           argmin R(z; y) + (ν/2)‖z − m^{k+1}_L‖²                                           (step 4)
+    q_l  (l < L)  q⁺ = (ρ p^{k+1}_{l+1} + u^k_l + ν f(z^{k+1}_l)) / (ρ + ν)                        (step 5)
+                  uses the right neighbour's **new** p^{k+1}_{l+1}
+    u_l  (l < L)  u⁺ = u + ρ(p^{k+1}_{l+1} − q^{k+1}_l)                                            (step 6)
+
+("step n" is the n-th update of Algorithm 1 in the order above, ``algorithms.md`` §4.2; the
+displayed-equation numbers of the paper are not recorded in the spec. pdADMM-G's Appendix A has the
+same formulas; pdADMM-G-Q's Appendix B changes only step 1.)
+
+=========  ==================  ========================================================================
+paper      code                meaning
+=========  ==================  ========================================================================
+p_l        ``blocks[l-1].p``   input of layer l, ``n_{l−1} × N`` (``None`` for l = 1: p_1 = x is fixed)
+W_l, b_l   ``.W``, ``.b``      weights ``n_l × n_{l−1}``, bias column ``n_l × 1``
+z_l        ``.z``              pre-activation ``n_l × N``; z_L is the output
+q_l        ``.q``              output of layer l < L, ``n_l × N`` (``None`` for l = L)
+u_l        ``.u``              dual of p_{l+1} = q_l, ``n_l × N`` (``None`` for l = L)
+m_l        ``.m``              cache of ``W_l p_l + b_l 1ᵀ``, kept current by every step that changes it
+ν, ρ       ``nu``, ``rho``     penalty of the relaxed layer equations; ADMM penalty of p_{l+1} = q_l
+τ, θ       ``p_step0``,        start values of the p- and W-backtracking (pdADMM code: 10;
+           ``W_step0``         pdADMM-G code: 20)
+Δ          ``levels``          quantization set of pdADMM-G-Q (:class:`amref.quantize.Grid`)
+=========  ==================  ========================================================================
+
+Layer-local seam (for the layer-parallel runner)
+-------------------------------------------------
+One iteration is written as two pure per-layer functions; a runner may place each layer on its own
+worker and only exchange the boundary arrays between neighbours::
+
+    primal:  block_l ← update_layer_primal(block_l, q_prev=q^k_{l−1}, u_prev=u^k_{l−1}, …)   # p, W, b, z
+             (layer 1 takes ``x`` instead, the last layer takes ``y``)
+    send:    p^{k+1}_l  → layer l − 1
+    dual:    block_l ← update_layer_dual(block_l, p_next=p^{k+1}_{l+1}, …)                   # q, u
+    send:    q^{k+1}_l, u^{k+1}_l → layer l + 1  (used in iteration k + 1)
+    scalars: layer_diagnostics(block_l, p_next, …) → {objective, residual, …}; the sums over layers
+             are the solver's diagnostics
+
+:func:`step` is exactly that, mapped over the layers serially: every primal update reads the q, u of
+the previous iteration (the primal half never changes them), every dual update reads the new p. The
+hyperparameters that change during a run (ρ, ν) are passed as arguments, not stored in the blocks.
+
+Choices where the paper and the code differ (``algorithms.md`` §4.5, §5.5; defaults are the paper's)
+------------------------------------------------------------------------------------------------------
+* ``nu`` and ``rho`` are separate (paper); ``nu_equals_rho=True`` is the code's single parameter. The
+  papers' accuracy experiments use ρ = ν = 1e-4 (the default), which violates Lemma 1's ρ > 4ν; the
+  convergence experiments use ν = ρ = 0.1 (pdADMM) and ν = 0.01, ρ = 1 (pdADMM-G).
+* Backtracking (p and W) is computed in closed form (:func:`~amref.solvers.subproblems.doubling_step`):
+  the same constants a literal doubling loop accepts, without the code's unbounded loops. The quantized
+  p-step has no closed form (the projection depends on τ) and runs the literal loop, bounded by
+  ``max_doublings`` or, when that is None (the paper), by ``search_cap``.
+* ``bias_step="exact"`` (default) is the exact block minimiser (the code's column mean). The paper's
+  printed step b − ∇_bφ/ν uses a summed gradient with weight ν and overshoots by a factor N (it is not a
+  majoriser for N > 1 samples and diverges for N > 2); ``"paper-literal"`` keeps it for checking
+  (the same resolution as dlADMM's ``bias_step``).
+* ``z_compare="full"`` picks the ReLU branch on the full z-objective including the proximal term; the
+  code drops the proximal term from the comparison (``"without_prox"``, ``reference-code.md`` §5 item 6),
+  which breaks the descent argument of Lemma 1.
+* z_L is solved by FISTA with the safe step 1/H = 2 (code: η = 4) or exact per-column Newton.
+* ``weight_decay`` μ adds Ω(W) = (μ/2)‖W‖² to every W-block and to the objective (pdADMM-G code; paper 0).
+* ``rho_schedule="cost"``: the pdADMM-G code's rule, ρ ← min(10ρ, 1) when the training loss failed to
+  drop by 1e-3 twice in a row (paper: constant).
+* ``zl_init``: z_L starts at ±1 from the labels (papers, both codes' deep stages); the pdADMM-G code's
+  2-layer stage starts it at 0.
+* Quantization (pdADMM-G-Q): ``quantize="p"`` (paper) projects the p gradient step onto Δ;
+  ``"q"`` (the released code) solves the q-step exactly over Δ (q is separable: the nearest level of the
+  unconstrained minimiser) and leaves p continuous; ``"pq"`` does both. Δ defaults to the paper's
+  integers −1…20 (:data:`~amref.quantize.PAPER_LEVELS`); the code's grid is
+  :data:`~amref.quantize.CODE_LEVELS`. With ``"q"`` the identity u_l = ν(q_l − f(z_l)) no longer holds.
+* The initial p_l (a forward pass) is not in Δ; the first quantized p-step projects it. β_ρ is finite
+  (and, for ρ > 4ν, non-increasing) from the first iteration on. Diagnostics report L_ρ as
+  ``objective`` (= β_ρ whenever ``off_grid`` is 0).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Literal
+
+from ..activations import relu
+from ..backend import Array, dtype_name, inner, namespace, sum_of_squares
+from ..driver import SolverSpec
+from ..losses import cross_entropy
+from ..problem import MLP, Params, join_params, label_targets
+from ..quantize import PAPER_LEVELS, Grid, as_grid, boundary_bytes, on_grid, project
+from .subproblems import ZLOptions, doubling_step, relu_prox, solve_zl
+
+Quantize = Literal["p", "q", "pq"]
+
+
+@dataclasses.dataclass(frozen=True)
+class PdADMMOptions:
+    """pdADMM options; defaults are the paper's (ICDM 2020, Sec IV).
+
+    Attributes
+    ----------
+    rho, nu : float
+        ADMM penalty ρ and relaxation penalty ν (paper accuracy runs: both 1e-4; Lemma 1 needs ρ > 4ν).
+    nu_equals_rho : bool
+        Released code: one parameter for both (ν follows ρ's schedule).
+    p_step0, W_step0 : float
+        Start values of the τ (p) and θ (W) backtracking (pdADMM code: 10; pdADMM-G code: 20).
+    backtrack_factor : float
+        Growth factor of the backtracking (2 in every code).
+    max_doublings : int or None
+        Cap on the growths; when hit, the block keeps its value (pdADMM-G code: 10; paper and pdADMM
+        code: none).
+    search_cap : int
+        Bound on the literal doubling loop of the quantized p-step when ``max_doublings`` is None.
+    bias_step : {"exact", "paper-literal"}
+        See the module docstring.
+    z_compare : {"full", "without_prox"}
+        How the hidden z-step picks its ReLU branch (module docstring).
+    weight_decay : float
+        μ ≥ 0 of Ω(W) = (μ/2)‖W‖² (paper 0; pdADMM-G code e.g. 0.01 for the 10-layer Cora stage).
+    quantize : {None, "p", "q", "pq"}
+        Which boundary variables are constrained to ``levels`` (pdADMM-G-Q); None for pdADMM / -G.
+    levels : Grid or str
+        Δ (paper: integers −1…20); a name of :data:`amref.quantize.NAMED_GRIDS` (``"paper"``, ``"code"``,
+        ``"flickr"``, ``"arxiv"``) is accepted and stored as its grid.
+    zl : ZLOptions
+        The z_L solver.
+    zl_init : {"labels", "zeros", "forward"}
+        Initial z_L: ±1 from the labels (paper), 0 (pdADMM-G code's 2-layer stage) or the forward pass.
+    rho_schedule : {"constant", "cost"}
+        Paper: constant. ``"cost"``: ρ ← min(ρ·rho_factor, rho_max) when the training loss failed to
+        drop by ``cost_tol`` ``cost_patience`` times in a row (pdADMM-G code).
+    rho_factor, rho_max, cost_tol : float
+    cost_patience : int
+    jit : bool or None
+        Numba kernels for NumPy arrays (None: when installed).
+    """
+
+    rho: float = 1e-4
+    nu: float = 1e-4
+    nu_equals_rho: bool = False
+    p_step0: float = 10.0
+    W_step0: float = 10.0
+    backtrack_factor: float = 2.0
+    max_doublings: int | None = None
+    search_cap: int = 64
+    bias_step: Literal["exact", "paper-literal"] = "exact"
+    z_compare: Literal["full", "without_prox"] = "full"
+    weight_decay: float = 0.0
+    quantize: Quantize | None = None
+    levels: Grid = PAPER_LEVELS
+    zl: ZLOptions = ZLOptions()
+    zl_init: Literal["labels", "zeros", "forward"] = "labels"
+    rho_schedule: Literal["constant", "cost"] = "constant"
+    rho_factor: float = 10.0
+    rho_max: float = 1.0
+    cost_tol: float = 1e-3
+    cost_patience: int = 2
+    jit: bool | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("rho", "nu", "p_step0", "W_step0", "rho_max"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v > 0 and math.isfinite(v)):
+                raise ValueError(f"{name} must be a positive finite number, got {v!r}")
+        if not self.backtrack_factor > 1:
+            raise ValueError(f"backtrack_factor must be > 1, got {self.backtrack_factor}")
+        if not self.rho_factor >= 1:
+            raise ValueError(f"rho_factor must be >= 1, got {self.rho_factor}")
+        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if not (self.cost_tol >= 0 and math.isfinite(self.cost_tol)):
+            raise ValueError(f"cost_tol must be >= 0, got {self.cost_tol}")
+        if self.max_doublings is not None and (
+            isinstance(self.max_doublings, bool) or not isinstance(self.max_doublings, int) or self.max_doublings < 0
+        ):
+            raise ValueError(f"max_doublings must be None or a non-negative integer, got {self.max_doublings!r}")
+        for name in ("search_cap", "cost_patience"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        choices = {
+            "bias_step": ("exact", "paper-literal"),
+            "z_compare": ("full", "without_prox"),
+            "quantize": (None, "p", "q", "pq"),
+            "zl_init": ("labels", "zeros", "forward"),
+            "rho_schedule": ("constant", "cost"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        object.__setattr__(self, "levels", as_grid(self.levels))  # a Grid, or a name such as "code"
+        if not isinstance(self.zl, ZLOptions):
+            raise TypeError("zl must be a ZLOptions")
+
+    @property
+    def quantize_p(self) -> bool:
+        """True when p_l is constrained to Δ."""
+        return self.quantize in ("p", "pq")
+
+    @property
+    def quantize_q(self) -> bool:
+        """True when q_l is constrained to Δ."""
+        return self.quantize in ("q", "pq")
+
+    @classmethod
+    def released_code(cls, rho: float = 1e-4, **overrides) -> "PdADMMOptions":
+        """The pdADMM code (``reference-code.md`` §3): ν = ρ = 1e-4 fixed, τ₀ = θ₀ = 10 (uncapped), exact
+        bias step, z branch chosen without the proximal term, FISTA η = 4, tol 1e-3, ≤ 500 iterations."""
+        values = dict(
+            rho=rho, nu=rho, nu_equals_rho=True, p_step0=10.0, W_step0=10.0, max_doublings=None,
+            bias_step="exact", z_compare="without_prox",
+            zl=ZLOptions(method="fista", fista_step=4.0, fista_max_iter=500, fista_tol=1e-3),
+        )
+        values.update(overrides)
+        return cls(**values)
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerBlock:
+    """Layer l's variables (everything one worker of the layer-parallel runner owns).
+
+    ``p`` is None for the first layer (p_1 = x is the data); ``q`` and ``u`` are None for the output
+    layer. ``m`` caches ``W p + b``. ``zl_iterations`` is the inner iteration count of the last z_L
+    solve (output layer only).
+    """
+
+    p: Array | None
+    W: Array
+    b: Array
+    z: Array
+    q: Array | None
+    u: Array | None
+    m: Array
+    zl_iterations: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class PdADMMState:
+    """All of pdADMM's variables after an iteration; ``blocks[l-1]`` is layer l."""
+
+    blocks: tuple
+    rho: float
+    nu: float
+    iteration: int = 0
+    costs: tuple = ()
+
+
+# ----------------------------------------------------------------------------- subproblems
+def update_p(p, W, m, z, q_prev, u_prev, rho, nu, options):
+    """Algorithm 1 step 1 (pdADMM-G-Q: its quantized form, Appendix B): one prox-linear step on p_l, τ by backtracking.
+
+    φ(p) = (ν/2)‖z − W p − b‖² + ⟨u_{l−1}, p − q_{l−1}⟩ + (ρ/2)‖p − q_{l−1}‖², a quadratic with Hessian
+    ``νWᵀW + ρI``; ``g = −νWᵀ(z − m) + u_{l−1} + ρ(p − q_{l−1})`` and ⟨g,Hg⟩ = ν‖Wg‖² + ρ‖g‖², so the
+    backtracking is closed form. Quantized: ``p⁺ = Proj_Δ(p − g/τ)`` and the test
+    ``φ(p⁺) ≤ φ(p) + ⟨g, d⟩ + τ/2‖d‖²`` (d = p⁺ − p), which for this quadratic reads
+    ``ν‖Wd‖² + ρ‖d‖² ≤ τ‖d‖²``, is run literally for τ = τ₀, 2τ₀, … (bounded); if no τ passes, p⁺ =
+    Proj_Δ(p) (the code's fallback). Returns ``(p⁺, m⁺, τ)``.
+    """
+    g = -nu * (W.T @ (z - m)) + u_prev + rho * (p - q_prev)
+    if options.quantize_p:
+        return _quantized_p_step(p, g, W, m, rho, nu, options)
+    Wg = W @ g
+    gg = sum_of_squares(g)
+    tau, ok = doubling_step(options.p_step0, nu * sum_of_squares(Wg) + rho * gg, gg,
+                            options.backtrack_factor, options.max_doublings)
+    if not ok:
+        return p, m, tau
+    return p - g / tau, m - Wg / tau, tau
+
+
+def _quantized_p_step(p, g, W, m, rho, nu, options):
+    """The projected backtracking loop of pdADMM-G-Q's p-step (see :func:`update_p`)."""
+    cap = options.search_cap if options.max_doublings is None else options.max_doublings
+    tau = options.p_step0
+    for _ in range(cap + 1):
+        cand = project(p - g / tau, options.levels)
+        d = cand - p
+        Wd = W @ d
+        dd = sum_of_squares(d)
+        if nu * sum_of_squares(Wd) + rho * dd <= tau * dd:
+            return cand, m + Wd, tau
+        tau *= options.backtrack_factor
+    cand = project(p, options.levels)
+    return cand, m + W @ (cand - p), tau
+
+
+def update_W(W, p, m, z, nu, options):
+    """Algorithm 1 step 2: ``W⁺ = W − G/θ`` with ``G = −ν(z − m)pᵀ + μW``, θ by backtracking (closed form).
+
+    φ(W) = (ν/2)‖z − W p − b‖² + (μ/2)‖W‖²; ⟨G,HG⟩ = ν‖Gp‖² + μ‖G‖², and Gp also updates m.
+    Returns ``(W⁺, m⁺, θ)``.
+    """
+    mu = options.weight_decay
+    G = -nu * ((z - m) @ p.T)
+    if mu:
+        G = G + mu * W
+    Gp = G @ p
+    GG = sum_of_squares(G)
+    theta, ok = doubling_step(options.W_step0, nu * sum_of_squares(Gp) + mu * GG, GG,
+                              options.backtrack_factor, options.max_doublings)
+    if not ok:
+        return W, m, theta
+    return W - G / theta, m - Gp / theta, theta
+
+
+def update_b(b, m, z, options):
+    """Algorithm 1 step 3: the b-block of (ν/2)‖z − W p − b1ᵀ‖².
+
+    ``"exact"``: ``b⁺ = b + mean_j(z − m)_j`` (the minimiser; the code's column mean). ``"paper-literal"``:
+    ``b⁺ = b − ∇_bφ/ν = b + Σ_j (z − m)_j``. Returns ``(b⁺, m⁺)``.
+    """
+    xp = namespace(b, m, z)
+    r = z - m
+    delta = xp.mean(r, axis=1, keepdims=True) if options.bias_step == "exact" else xp.sum(r, axis=1, keepdims=True)
+    return b + delta, m + delta
+
+
+def update_z_hidden(m, q, z_prev, options):
+    """Algorithm 1 step 4 (l < L): ``argmin_z (ν/2)‖z − m‖² + (ν/2)‖q − f(z)‖² + (ν/2)‖z − z^k‖²``.
+
+    ReLU, elementwise and exact (:func:`~amref.solvers.subproblems.relu_prox` with α = β = δ = 1).
+
+    Branches ``min((m + z^k)/2, 0)`` and ``max((m + q + z^k)/3, 0)``, compared per ``z_compare``.
+    """
+    return relu_prox(m, q, alpha=1.0, beta=1.0, z_prev=z_prev, delta=1.0, compare=options.z_compare,
+                     jit=options.jit)
+
+
+def update_z_last(m, y, nu, z_prev, options):
+    """Algorithm 1 step 4 (l = L): ``argmin_z R(z; y) + (ν/2)‖z − m_L‖²``, warm-started at z_prev.
+
+    Returns ``(z_L, inner_iterations)``.
+    """
+    z, info = solve_zl(m, y, nu, z_prev, options.zl)
+    return z, info.iterations
+
+
+def update_q(p_next, u, z, rho, nu, options):
+    """Algorithm 1 step 5: ``q⁺ = (ρ p_{l+1} + u_l + ν f(z_l)) / (ρ + ν)``, the exact minimiser of
+    ``(ν/2)‖q − f(z)‖² − ⟨u, q⟩ + (ρ/2)‖p_{l+1} − q‖²``.
+
+    With q constrained to Δ (``quantize`` ``"q"``/``"pq"``) the objective is ``((ρ+ν)/2)‖q − q*‖² + const``
+    elementwise, so the nearest level of q* is the exact constrained minimiser.
+    """
+    q = (rho * p_next + u + nu * relu(z)) / (rho + nu)
+    return project(q, options.levels) if options.quantize_q else q
+
+
+def update_u(u, p_next, q, rho):
+    """Algorithm 1 step 6: ``u⁺ = u + ρ(p_{l+1} − q_l)``."""
+    return u + rho * (p_next - q)
+
+
+# ----------------------------------------------------------------------------- per-layer functions
+def update_layer_primal(
+    block: LayerBlock,
+    q_prev: Array | None,
+    u_prev: Array | None,
+    *,
+    rho: float,
+    nu: float,
+    options: PdADMMOptions,
+    x: Array | None = None,
+    y: Array | None = None,
+) -> LayerBlock:
+    """Layer l's primal half of one iteration: p_l (step 1) → W_l (step 2) → b_l (step 3) → z_l (Eqs 7, 8).
+
+    Parameters
+    ----------
+    block
+        Layer l's variables after iteration k.
+    q_prev, u_prev
+        The left neighbour's q^k_{l−1}, u^k_{l−1} (None for the first layer).
+    rho, nu
+        Current penalties.
+    options
+        Solver options.
+    x
+        The input data p_1 (first layer only).
+    y
+        One-hot labels (output layer only).
+
+    Returns
+    -------
+    LayerBlock
+        New block with p^{k+1}, W^{k+1}, b^{k+1}, z^{k+1} (q, u unchanged).
+    """
+    first, last = block.p is None, block.q is None
+    if first:
+        if x is None:
+            raise ValueError("the first layer's primal update needs the input data x")
+        p, m = x, block.m
+    else:
+        if q_prev is None or u_prev is None:
+            raise ValueError("layers l >= 2 need the left neighbour's q and u")
+        p, m, _ = update_p(block.p, block.W, block.m, block.z, q_prev, u_prev, rho, nu, options)
+    W, m, _ = update_W(block.W, p, m, block.z, nu, options)
+    b, m = update_b(block.b, m, block.z, options)
+    zl_iterations = 0
+    if last:
+        if y is None:
+            raise ValueError("the output layer's primal update needs the labels y")
+        z, zl_iterations = update_z_last(m, y, nu, block.z, options)
+    else:
+        z = update_z_hidden(m, block.q, block.z, options)
+    return dataclasses.replace(block, p=None if first else p, W=W, b=b, z=z, m=m, zl_iterations=zl_iterations)
+
+
+def update_layer_dual(
+    block: LayerBlock, p_next: Array | None, *, rho: float, nu: float, options: PdADMMOptions
+) -> LayerBlock:
+    """Layer l's dual half: q_l (step 5) → u_l (step 6), from the right neighbour's new p^{k+1}_{l+1}.
+
+    The output layer has neither (returned unchanged; ``p_next`` must be None).
+    """
+    if block.q is None:
+        return block
+    if p_next is None:
+        raise ValueError("a hidden layer's dual update needs the right neighbour's p")
+    q = update_q(p_next, block.u, block.z, rho, nu, options)
+    u = update_u(block.u, p_next, q, rho)
+    return dataclasses.replace(block, q=q, u=u)
+
+
+def layer_diagnostics(
+    block: LayerBlock,
+    p_next: Array | None,
+    *,
+    rho: float,
+    nu: float,
+    options: PdADMMOptions,
+    y: Array | None = None,
+) -> dict:
+    """Layer l's additive share of the diagnostics (a runner sums every key over the layers).
+
+    ``objective``: (ν/2)‖z_l − m_l‖² + (μ/2)‖W_l‖², plus R(z_L; y) for the output layer, plus
+    (ν/2)‖q_l − f(z_l)‖² + ⟨u_l, p_{l+1} − q_l⟩ + (ρ/2)‖p_{l+1} − q_l‖² for l < L — their sum over l is
+    L_ρ. ``residual``: ‖p_{l+1} − q_l‖²; ``residual_norm``: ‖p_{l+1} − q_l‖; ``off_grid``: entries of
+    p_l outside Δ (quantized p only).
+    """
+    r = block.z - block.m
+    obj = 0.5 * nu * sum_of_squares(r)
+    if options.weight_decay:
+        obj += 0.5 * options.weight_decay * sum_of_squares(block.W)
+    res = 0.0
+    out: dict = {}
+    if block.q is None:
+        if y is None:
+            raise ValueError("the output layer's diagnostics need the labels y")
+        obj += float(cross_entropy(block.z, y))
+    else:
+        if p_next is None:
+            raise ValueError("a hidden layer's diagnostics need the right neighbour's p")
+        gap = block.q - relu(block.z)
+        d = p_next - block.q
+        res = sum_of_squares(d)
+        obj += 0.5 * nu * sum_of_squares(gap) + inner(block.u, d) + 0.5 * rho * res
+    out.update(objective=obj, residual=res, residual_norm=math.sqrt(res))
+    if options.quantize_p:
+        out["off_grid"] = float(on_grid(block.p, options.levels)) if block.p is not None else 0.0
+    return out
+
+
+# ----------------------------------------------------------------------------- the iteration
+def init_state(problem: MLP, data, params: Params, options: PdADMMOptions) -> PdADMMState:
+    """Initial variables (``algorithms.md`` §1): z_l, q_l = f(z_l), p_{l+1} = q_l from a forward pass,
+    z_L per ``zl_init`` (±1 from the labels by default), u = 0."""
+    if problem.activation != "relu" or problem.loss != "cross_entropy":
+        raise ValueError("pdADMM is implemented for ReLU hidden layers and the cross-entropy loss")
+    if problem.n_layers < 1:
+        raise ValueError("pdADMM needs at least one layer")
+    xp = namespace(data.x_train)
+    zs, acts = problem.hidden(params, data.x_train)
+    L = problem.n_layers
+    if options.zl_init == "labels":
+        z_last = label_targets(data.y_train)
+    elif options.zl_init == "zeros":
+        z_last = xp.zeros_like(zs[-1])
+    else:
+        z_last = zs[-1]
+    blocks = []
+    for i in range(L):
+        last = i == L - 1
+        blocks.append(LayerBlock(
+            p=None if i == 0 else acts[i],
+            W=params[2 * i],
+            b=params[2 * i + 1],
+            z=z_last if last else zs[i],
+            q=None if last else acts[i + 1],
+            u=None if last else xp.zeros_like(acts[i + 1]),
+            m=zs[i],
+        ))
+    nu = options.rho if options.nu_equals_rho else options.nu
+    return PdADMMState(blocks=tuple(blocks), rho=float(options.rho), nu=float(nu))
+
+
+def step(state: PdADMMState, data, options: PdADMMOptions) -> PdADMMState:
+    """One iteration of Algorithm 1: the primal half of every layer, then the dual half of every layer."""
+    blocks, L = state.blocks, len(state.blocks)
+    kw = dict(rho=state.rho, nu=state.nu, options=options)
+    primal = tuple(
+        update_layer_primal(
+            blocks[i],
+            blocks[i - 1].q if i else None,
+            blocks[i - 1].u if i else None,
+            x=data.x_train if i == 0 else None,
+            y=data.y_train if i == L - 1 else None,
+            **kw,
+        )
+        for i in range(L)
+    )
+    new = tuple(update_layer_dual(primal[i], primal[i + 1].p if i < L - 1 else None, **kw) for i in range(L))
+    return dataclasses.replace(state, blocks=new, iteration=state.iteration + 1)
+
+
+def diagnostics(state: PdADMMState, data, options: PdADMMOptions) -> dict:
+    """Sums of :func:`layer_diagnostics`: ``objective`` = L_ρ (β_ρ when p ∈ Δ), ``residual`` =
+    Σ‖p_{l+1} − q_l‖² (the pdADMM-G code's ``linear_r``), ``residual_norm_sum`` = Σ‖p_{l+1} − q_l‖
+    (pdADMM Fig 4), ρ, ν, z_L inner iterations and ``bytes_sent``, the bytes the boundary arrays p, q, u
+    take per iteration in the working dtype (quantized variables as integer codes)."""
+    blocks, L = state.blocks, len(state.blocks)
+    total: dict = {}
+    for i, block in enumerate(blocks):
+        part = layer_diagnostics(block, blocks[i + 1].p if i < L - 1 else None, rho=state.rho, nu=state.nu,
+                                 options=options, y=data.y_train if i == L - 1 else None)
+        for k, v in part.items():
+            total[k] = total.get(k, 0.0) + v
+    widths = [blocks[0].W.shape[1]] + [blk.W.shape[0] for blk in blocks]
+    sent = boundary_bytes(widths, data.x_train.shape[1], dtype=dtype_name(data.x_train),
+                          quantize=options.quantize, grid=options.levels)
+    return {
+        "objective": total["objective"],
+        "residual": total["residual"],
+        "residual_norm_sum": total["residual_norm"],
+        "rho": state.rho,
+        "nu": state.nu,
+        "zl_iterations": blocks[-1].zl_iterations,
+        "bytes_sent": sent["total"],
+        **({"off_grid": total["off_grid"]} if "off_grid" in total else {}),
+    }
+
+
+def end_iteration(state: PdADMMState, row: dict, options: PdADMMOptions) -> PdADMMState:
+    """ρ schedule (``"cost"``: the pdADMM-G code's rule), applied after the iteration."""
+    if options.rho_schedule != "cost":
+        return state
+    costs = (state.costs + (float(row["train_loss"]),))[-(options.cost_patience + 1):]
+    rho = state.rho
+    if len(costs) == options.cost_patience + 1 and all(
+        c1 > c0 - options.cost_tol for c0, c1 in zip(costs, costs[1:])
+    ):
+        rho = min(rho * options.rho_factor, options.rho_max)
+    nu = rho if options.nu_equals_rho else state.nu
+    return dataclasses.replace(state, rho=rho, nu=nu, costs=costs)
+
+
+def params(state: PdADMMState) -> Params:
+    """Current weights ``[W_1, b_1, …, W_L, b_L]``."""
+    return join_params([blk.W for blk in state.blocks], [blk.b for blk in state.blocks])
+
+
+def identity_holds(state: PdADMMState) -> float:
+    """max_l ‖u_l − ν(q_l − f(z_l))‖_∞ — zero up to rounding after every iteration (Appendix Lemma 4)."""
+    worst = 0.0
+    for blk in state.blocks[:-1]:
+        xp = namespace(blk.u)
+        worst = max(worst, float(xp.max(xp.abs(blk.u - state.nu * (blk.q - relu(blk.z))))))
+    return worst
+
+
+def lemma1_condition(rho: float, nu: float, lipschitz: float = 1.0) -> bool:
+    """Lemma 1's ρ > max(4νS², (√17 + 1)ν/2) (S = 1 for ReLU, so ρ > 4ν)."""
+    return rho > max(4 * nu * lipschitz**2, (math.sqrt(17) + 1) * nu / 2)
+
+
+SOLVER = SolverSpec(
+    name="pdadmm",
+    options_class=PdADMMOptions,
+    init_state=init_state,
+    step=step,
+    diagnostics=diagnostics,
+    params=params,
+    end_iteration=end_iteration,
+)
