@@ -67,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int, default=None, help="mini-batch size (full batch when omitted)")
     t.add_argument("--quantize", choices=("p", "q", "pq"), default=None, help="pdADMM-G-Q: quantized variables")
     t.add_argument("--zl-solver", choices=("fista", "newton"), default=None, help="z_L subproblem solver")
+    t.add_argument("--greedy", action="store_true",
+                   help="greedy layer-wise training: shallow nets first, then add layers (pdADMM §III, "
+                        "pdADMM-G §IV); the papers' stage schedule where one exists, else depths 2, 5, L; "
+                        "--iters per stage")
     t.add_argument("--preset", choices=("paper", "code"), default="paper",
                    help="'paper' (default) or 'code': the authors' released-code choices")
     t.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
@@ -259,9 +263,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     try:
         with _thread_limit(args.threads):
-            result = amref.minimize(solver, problem, data, options, max_iter=iters, params=params, seed=args.seed,
-                                    init_scheme=args.init_scheme, callback=progress, checkpoint=args.checkpoint,
-                                    checkpoint_every=args.checkpoint_every, resume=args.resume)
+            if args.greedy:
+                result = _train_greedy(solver, problem, data, options, iters, params, args, progress)
+            else:
+                result = amref.minimize(solver, problem, data, options, max_iter=iters, params=params,
+                                        seed=args.seed, init_scheme=args.init_scheme, callback=progress,
+                                        checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
+                                        resume=args.resume)
     finally:
         progress.close()
     wall = time.perf_counter() - t0
@@ -282,6 +290,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     if result.status is amref.Status.INTERRUPTED:
         return EXIT_INTERRUPTED
     return 0
+
+
+def _train_greedy(solver, problem, data, options, iters, params, args, progress):
+    """``--greedy``: :func:`amref.solvers.greedy.train_greedy` with the paper's stages where known."""
+    from amref.solvers import greedy
+
+    if args.checkpoint or args.resume:
+        raise CLIError("--greedy does not support --checkpoint/--resume (each stage is a separate run)")
+    try:
+        stages = greedy.paper_stages(solver.name, problem.n_layers, iters)
+    except ValueError:
+        stages = greedy.default_stages(problem.n_layers, iters)
+    progress.total = sum(s.iterations for s in stages)
+    if progress.bar is not None:
+        progress.bar.total = progress.total
+    return greedy.train_greedy(solver, problem, data, options, stages=stages, params=params, seed=args.seed,
+                               init_scheme=args.init_scheme, callback=progress)
 
 
 @contextlib.contextmanager

@@ -113,3 +113,20 @@ def test_python_dash_m_entry_point(tmp_path):
                            "--nu", "-2"], capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0
     assert proc.stderr.strip().count("\n") == 0 and "nu" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_greedy_runs_every_stage(tmp_path):
+    out = tmp_path / "g.json"
+    assert main(["train", "--solver", "pdadmm", "--hidden", "8,8,8,8,8", "--greedy", "--iters", "2", "--quiet",
+                 "--out", str(out)]) == 0
+    h = json.loads(out.read_text())["history"]
+    assert h["depth"] == [5, 5, 6, 6] and h["stage"] == [1, 1, 2, 2]
+    assert main(["train", "--greedy", "--checkpoint", str(tmp_path / "c.npz"), "--quiet"]) != 0
+
+
+def test_loss_defaults_to_the_papers_and_can_be_chosen(tmp_path):
+    out = tmp_path / "b.json"
+    assert main(["train", "--solver", "bcd", "--hidden", "8", "--iters", "2", "--quiet", "--out", str(out)]) == 0
+    assert main(["train", "--solver", "bcd", "--loss", "cross_entropy", "--hidden", "8", "--iters", "2",
+                 "--quiet"]) == 0
+    assert main(["train", "--solver", "dladmm", "--loss", "squared", "--quiet"]) != 0
