@@ -44,13 +44,21 @@ def main(argv=None):
     p.add_argument("--dtype", default="float32", choices=("float32", "float64"))
     p.add_argument("--zl-solver", default="newton", choices=("fista", "newton"),
                    help="z_L solver (Newton is exact and fast; FISTA is the paper's method)")
+    p.add_argument("--parts", default="convergence,accuracy", help="which parts to run")
+    p.add_argument("--accuracy-runs", default="paper,code", help="'paper' defaults and/or the released 'code'")
+    p.add_argument("--iters", type=int, default=None, help="override the iteration count of every run")
     args = p.parse_args(argv)
 
     if args.quick:
         n_train, width, conv_iters, acc_iters, n_test = 3000, 200, 60, 60, 2000
     else:
         n_train, width, conv_iters, acc_iters, n_test = None, 1000, 200, 200, None
-    out = out_dir("dladmm-quick" if args.quick else "dladmm")
+    if args.iters is not None:
+        conv_iters = acc_iters = args.iters
+    parts = set(args.parts.split(","))
+    acc_kinds = set(args.accuracy_runs.split(","))
+    out = out_dir(("dladmm-quick" if args.quick else "dladmm") + ("" if parts == {"convergence", "accuracy"}
+                                                                   else "-" + "-".join(sorted(parts))))
     rep = Report("dlADMM (KDD 2019): paper vs amref", out, argv or [])
     rep.text(f"Network 784-{width}-{width}-10, {n_train or 'all'} training samples, {args.dtype}, "
              f"z_L by {args.zl_solver}." + (" **Reduced size (--quick): not comparable to the paper's figures.**"
@@ -63,7 +71,7 @@ def main(argv=None):
                                   dtype=args.dtype, download=False)
         problem = MLP((data.n_features, width, width, data.n_classes))
         runs = []
-        for rho in (1.0, 1e-6):
+        for rho in ((1.0, 1e-6) if "convergence" in parts else ()):
             opts = DlADMMOptions(rho=rho, nu=rho, rho_schedule="constant", zl=zl)
             res = amref.minimize(solver, problem, data, opts, max_iter=conv_iters, seed=0)
             obj, r = res.history["objective"], res.history["residual"]
@@ -74,13 +82,15 @@ def main(argv=None):
                               _ln(obj[0]), _ln(obj[-1]), _ln(r[0]), _ln(r[-1]),
                               "Fig 2: " + ", ".join(f"{v:g}" for v in paper) if paper else
                               "Fig 3: fluctuates, ln obj in [−4, 5], ln res 7–12"])
-        png = os.path.join(out, f"{name}-convergence.png")
-        plot_runs(runs, png, title=f"dlADMM on {name}: rho = 1 vs rho = 1e-6")
-        rep.image(png, f"{name} convergence")
+        if runs:
+            png = os.path.join(out, f"{name}-convergence.png")
+            plot_runs(runs, png, title=f"dlADMM on {name}: rho = 1 vs rho = 1e-6")
+            rep.image(png, f"{name} convergence")
 
         acc_runs = []
-        for label, opts in (("paper defaults", DlADMMOptions(zl=zl)),
-                            ("released code", DlADMMOptions.released_code(zl=zl))):
+        kinds = (("paper", "paper defaults", DlADMMOptions(zl=zl)),
+                 ("code", "released code", DlADMMOptions.released_code(zl=zl)))
+        for _, label, opts in [k for k in kinds if "accuracy" in parts and k[0] in acc_kinds]:
             res = amref.minimize(solver, problem, data, opts, max_iter=acc_iters, seed=0)
             h = res.history
             acc_runs.append(save_run(res, os.path.join(out, f"{name}-{label.replace(' ', '-')}.json"),
@@ -88,9 +98,10 @@ def main(argv=None):
             paper_train, paper_test = PAPER_ACC[name]
             acc_rows.append([name, label, acc_iters, res.status.value, h["train_accuracy"][-1], paper_train,
                              h["test_accuracy"][-1], paper_test, f"{sorted(h['seconds'])[len(h['seconds']) // 2]:.3f}"])
-        png = os.path.join(out, f"{name}-accuracy.png")
-        plot_runs(acc_runs, png, title=f"dlADMM on {name}: paper defaults vs released code")
-        rep.image(png, f"{name} accuracy")
+        if acc_runs:
+            png = os.path.join(out, f"{name}-accuracy.png")
+            plot_runs(acc_runs, png, title=f"dlADMM on {name}: paper defaults vs released code")
+            rep.image(png, f"{name} accuracy")
 
     rep.text("## Fig 2 vs Fig 3: convergence (ρ = ν, constant)",
              "`monotone` is the fraction of iterations in which L_ρ did not increase; ln values are natural logs "
