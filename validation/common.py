@@ -52,7 +52,7 @@ class Report:
         md = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
         md += ["| " + " | ".join(r) + " |" for r in cells]
         self.lines += md + [""]
-        widths = [max(len(str(h)), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
+        widths = [max([len(str(h))] + [len(r[i]) for r in cells]) for i, h in enumerate(header)]
         print("  ".join(str(h).ljust(w) for h, w in zip(header, widths)))
         for r in cells:
             print("  ".join(c.ljust(w) for c, w in zip(r, widths)))

@@ -103,14 +103,16 @@ def main(argv=None):
             plot_runs(acc_runs, png, title=f"dlADMM on {name}: paper defaults vs released code")
             rep.image(png, f"{name} accuracy")
 
-    rep.text("## Fig 2 vs Fig 3: convergence (ρ = ν, constant)",
-             "`monotone` is the fraction of iterations in which L_ρ did not increase; ln values are natural logs "
-             "of the first and last recorded objective and residual ‖r‖².")
-    rep.table(["dataset", "ρ", "status", "monotone", "ln obj first", "ln obj last", "ln res first", "ln res last",
-               "paper"], conv_rows)
-    rep.text("## Figs 4–5: accuracy")
-    rep.table(["dataset", "options", "iters", "status", "train acc", "paper train", "test acc", "paper test",
-               "median s/iter"], acc_rows)
+    if conv_rows:
+        rep.text("## Fig 2 vs Fig 3: convergence (ρ = ν, constant)",
+                 "`monotone` is the fraction of iterations in which L_ρ did not increase; ln values are natural "
+                 "logs of the first and last recorded objective and residual ‖r‖².")
+        rep.table(["dataset", "ρ", "status", "monotone", "ln obj first", "ln obj last", "ln res first",
+                   "ln res last", "paper"], conv_rows)
+    if acc_rows:
+        rep.text("## Figs 4–5: accuracy")
+        rep.table(["dataset", "options", "iters", "status", "train acc", "paper train", "test acc", "paper test",
+                   "median s/iter"], acc_rows)
     rep.write()
 
 
