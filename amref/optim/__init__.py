@@ -126,6 +126,8 @@ def optimizer(name: str, options: Any = None, *, is_bias: Sequence[bool] | None 
     return info.build(options, None if is_bias is None else list(is_bias))
 
 
+from .presets import get_preset, preset, preset_names  # noqa: E402  (uses options_class above)
+
 __all__ = [
     "Baseline",
     "GradientTransformation",
@@ -134,6 +136,9 @@ __all__ = [
     "chain",
     "get_baseline",
     "get_baseline_info",
+    "get_preset",
     "optimizer",
     "options_class",
+    "preset",
+    "preset_names",
 ]
