@@ -34,7 +34,7 @@ import dataclasses
 from typing import Any, NamedTuple
 
 from ..backend import namespace
-from .base import GradientTransformation, Tree, tree_vdot
+from .base import GradientTransformation, Tree, as_scalar_array, tree_vdot
 from .options import BaselineOptions, check_choice, check_number
 from .train import Baseline
 from .transforms import compose
@@ -82,7 +82,7 @@ def scale_by_adagrad_norm(b0: float = 0.1, eps: float = 1e-10, scope: str = "glo
     def update(grads: Tree, state: AdaGradNormState, params: Tree | None = None, **extras: Any):
         xp = namespace(*grads)
         if scope == "global":
-            acc = [state.sum_sq[0] + tree_vdot(grads, grads)]
+            acc = [as_scalar_array(state.sum_sq[0] + tree_vdot(grads, grads), grads[0])]
             denom = xp.sqrt(acc[0]) + eps
             direction = [g / denom for g in grads]
         else:

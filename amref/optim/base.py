@@ -94,6 +94,16 @@ def block_norm(x: Array) -> Array:
     return xp.sqrt(xp.sum(x * x))
 
 
+def as_scalar_array(value: Any, like: Array) -> Array:
+    """``value`` (a Python or NumPy scalar, or a 0-d array) as a 0-d array of ``like``'s namespace and dtype.
+
+    NumPy reductions return NumPy scalars, not 0-d arrays; states keep 0-d arrays so that they
+    checkpoint and promote like the parameters on every backend.
+    """
+    xp = namespace(like)
+    return xp.asarray(value, dtype=like.dtype)
+
+
 def apply_updates(params: Sequence[Array], updates: Sequence[Array]) -> Tree:
     """``params + updates`` (new arrays)."""
     return tree_map(lambda p, u: p + u, params, updates)

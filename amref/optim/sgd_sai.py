@@ -34,7 +34,7 @@ import dataclasses
 from typing import Any, NamedTuple
 
 from ..backend import device, namespace
-from .base import GradientTransformation, Tree, block_norm, tree_zeros_like
+from .base import GradientTransformation, Tree, as_scalar_array, block_norm, tree_zeros_like
 from .options import BaselineOptions, check_beta, check_number
 from .train import Baseline
 from .transforms import compose
@@ -79,7 +79,7 @@ def scale_by_sgd_sai(momentum: float = 0.9, eps: float = 1e-8) -> GradientTransf
 
     def update(grads: Tree, state: SGDSaIState, params: Tree | None = None, **extras: Any):
         if state.count == 0:
-            snr = [gradient_snr(g, eps) for g in grads]
+            snr = [as_scalar_array(gradient_snr(g, eps), g) for g in grads]
             buffer = list(grads)
         else:
             snr = state.snr

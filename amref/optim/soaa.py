@@ -40,7 +40,7 @@ import dataclasses
 from typing import Any, NamedTuple
 
 from ..backend import namespace
-from .base import GradientTransformation, Tree, tree_zeros_like
+from .base import GradientTransformation, Tree, as_scalar_array, tree_zeros_like
 from .options import BaselineOptions, check_beta, check_int, check_number
 from .train import Baseline, ExtraContext
 from .transforms import Schedule, as_schedule, compose, make_schedule
@@ -92,6 +92,7 @@ def scale_by_soaa(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, radius_
         if loss is None:
             raise ValueError("SOAA needs the batch loss: update(grads, state, params, loss=...)")
         xp = namespace(*grads)
+        loss = as_scalar_array(loss, grads[0])
         t = state.count + 1
         gamma = float(schedule(state.count))
         mu = [b1 * m + (1.0 - b1) * g for m, g in zip(state.mu, grads)]
@@ -111,7 +112,8 @@ def scale_by_soaa(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, radius_
             term = gamma * xp.sum(g * u) - 0.5 * gamma**2 * xp.sum(fisher * u * u)
             predicted = term if predicted is None else predicted + term
             direction.append(u)
-        return direction, SOAAState(count=t, mu=mu, nu=nu, radius=radius, prev_loss=loss, predicted=predicted)
+        return direction, SOAAState(count=t, mu=mu, nu=nu, radius=as_scalar_array(radius, grads[0]), prev_loss=loss,
+                                    predicted=as_scalar_array(predicted, grads[0]))
 
     return GradientTransformation(init, update)
 
