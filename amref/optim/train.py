@@ -5,9 +5,9 @@ count alike, and :func:`amref.minimize` gives the baselines the same result, his
 divergence handling, checkpoints and resume::
 
     for each epoch
-        order = a permutation of the N training columns from the state's seeded generator
-                (none for full batch, the papers' setting)
-        for each batch (x_B, y_B) of ``batch_size`` columns in that order
+        shuffle the N training columns with the state's seeded generator (one gather per epoch;
+                not for full batch, the papers' setting)
+        for each batch (x_B, y_B) of ``batch_size`` consecutive shuffled columns
             ℓ, g  = loss and gradient of the batch (:func:`amref.backprop.forward_backward`)
             extras = what the rule needs besides g (batch loss, Hutchinson sample, Fisher factors)
             Δ, s  = optimizer.update(g, s, θ, **extras);   θ ← θ + Δ
@@ -150,18 +150,17 @@ def step(state: BaselineState, data, options: Any, *, baseline: Baseline) -> Bas
     rng.bit_generator.state = state.rng
     params, opt_state = list(state.params), state.opt_state
     batch, steps, samples = state.batch_size, state.steps, state.samples
-    order = None if batch >= n else from_host(rng.permutation(n), xp, device=device(x))
+    if batch < n:  # shuffle once per epoch (one gather), then take batches as column slices
+        order = from_host(rng.permutation(n), xp, device=device(x))
+        x, y = xp.take(x, order, axis=1), xp.take(y, order, axis=1)
     seen_loss = 0.0
     pos = 0
     tape = None
     while pos < n:
-        if order is None:  # full batch: no copy of the data
-            xb, yb = x, y
-        else:
-            idx = order[pos: min(pos + batch, n)]
-            xb, yb = xp.take(x, idx, axis=1), xp.take(y, idx, axis=1)
-        size = int(xb.shape[1])
-        pos += size
+        stop = min(pos + batch, n)
+        xb, yb = x[:, pos:stop], y[:, pos:stop]  # views; the whole set for full batch
+        size = stop - pos
+        pos = stop
         tape = backprop.forward_backward(problem, params, xb, yb, options.reduction)
         ctx = ExtraContext(problem, params, tape, rng, steps, options)
         extras = {key: fn(ctx) for key, fn in baseline.extras.items()}
