@@ -214,7 +214,8 @@ def main(argv=None):
     print(f"  matrix-product rate (measured): {figures['matrix_product_rate_gflops']:9.1f} GFLOP/s")
     print(line("floor (products only)", "floor"))
     print(line("amref Adam epoch", "amref"))
-    print(f"  {'ratio epoch / floor':30s}: {mine / floor:9.2f}   (paired per round: {paired['floor']:.2f}; target ≤ 1.5)")
+    print(f"  {'ratio epoch / floor':30s}: {mine / floor:9.2f}   "
+          f"(paired per round: {paired['floor']:.2f}; target ≤ 1.5)")
     for name in figures["peers"]:
         print(line(f"{name} epoch", name) + f"; amref / {name} = {mine / med[name]:.2f} "
               f"(paired {paired[name]:.2f}; target ≤ 1)")

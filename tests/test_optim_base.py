@@ -161,8 +161,6 @@ def test_every_baseline_has_the_command_line_fields_and_validates():
     ("adam", {"clip_norm": 0.0}, "clip_norm"),
     ("adam", {"weight_decay_style": "direction"}, "weight_decay_style"),
 ])
-
-
 def test_invalid_hyperparameters_raise_naming_the_option(name, bad, match):
     with pytest.raises(ValueError, match=match):
         optim.options_class(name)(**bad)

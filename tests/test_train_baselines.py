@@ -1,4 +1,4 @@
-"""The baselines as solvers: registry, training loop, shuffling, checkpoints, history, AdAdaGrad's controller, presets."""
+"""The baselines as solvers: registry, training loop, shuffling, checkpoints, history, AdAdaGrad, presets."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ import pytest
 
 import amref
 from amref import backprop, optim
-from amref.backend import from_host
 from amref.optim import adadagrad
 from amref.optim.presets import PRESETS
-from helpers import host, synthetic_dataset
+from helpers import synthetic_dataset
 
 ISSUE_NAMES = ("sgd momentum nesterov adagrad adadelta rmsprop adam adamw adagrad-norm adadagrad sgd-sai adan "
                "adabelief diffgrad adahessian exadam lars lamb lion soaa adafisher").split()
@@ -225,6 +224,8 @@ def test_batch_grows_never_shrinks_and_stops_at_the_cap():
 def test_presets_hold_the_papers_learning_rates():
     assert optim.preset("dladmm", "sgd").lr == 1e-6
     assert optim.preset("dladmm", "adadelta").lr == 0.1
+    assert (optim.preset("dladmm", "adadelta").rho, optim.preset("dladmm", "adadelta").eps) == (0.95, 1e-7)  # Keras
+    assert optim.preset("pdadmm", "adadelta").rho == 0.9  # torch
     assert optim.preset("mdlam-pubmed", "adam").lr == 5e-4
     assert optim.preset("pdadmm", "adagrad").lr == 0.1
     assert optim.preset("pdadmm-g-100-flickr", "sgd").lr == 1e-3

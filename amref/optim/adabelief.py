@@ -74,10 +74,12 @@ def rectification(t: int, b2: float) -> float | None:
     rho_t = rho_inf - 2.0 * t * b2t / (1.0 - b2t)
     if rho_t < 5.0:
         return None
-    return math.sqrt((1.0 - b2t) * (rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
+    return math.sqrt((1.0 - b2t) * (rho_t - 4.0) * (rho_t - 2.0) * rho_inf
+                     / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
 
 
-def scale_by_adabelief(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-16, rectify: bool = True) -> GradientTransformation:
+def scale_by_adabelief(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-16,
+                       rectify: bool = True) -> GradientTransformation:
     """u_t of the module docstring (before −γ_t)."""
 
     def init(params: Tree) -> AdaBeliefState:

@@ -3,7 +3,8 @@ r"""AdaFisher (Gomes et al., ICLR 2025), the official code's form (AtlasAnalytic
 A diagonal of a Kronecker-factored (K-FAC) empirical Fisher for every linear layer. For layer l with
 inputs a (n_{l−1} × B) and output gradients s = ∂ℓ/∂z_l of the **mean** batch loss (n_l × B)::
 
-    Ĥ_l = (1/B) Σ_b ā_b ∘ ā_b,  ā = [a; 1]        Ŝ_l = (1/B) Σ_b s_b ∘ s_b       (:func:`amref.backprop.fisher_factors`)
+    Ĥ_l = (1/B) Σ_b ā_b ∘ ā_b,  ā = [a; 1]        Ŝ_l = (1/B) Σ_b s_b ∘ s_b
+                                                    (both from :func:`amref.backprop.fisher_factors`)
     x′  = (x − min x) / (max x − min x + 1e-6)      (min–max normalisation, ±inf → 1/0 first)
 
 Algorithm::

@@ -99,7 +99,8 @@ def _dev(x):
     return device(x)
 
 
-def adagrad_norm(options: AdaGradNormOptions | None = None, is_bias: list[bool] | None = None) -> GradientTransformation:
+def adagrad_norm(options: AdaGradNormOptions | None = None,
+                 is_bias: list[bool] | None = None) -> GradientTransformation:
     """AdaGrad-Norm with the add-ons of :func:`~amref.optim.transforms.compose`."""
     options = AdaGradNormOptions() if options is None else options
     return compose(scale_by_adagrad_norm(options.b0, options.eps, options.scope), options, is_bias)

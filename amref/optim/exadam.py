@@ -1,4 +1,6 @@
-r"""EXAdam (Adly 2024), the official code's current form (AhmedMostafa16/EXAdam, April 2025 = arXiv v2; ``baselines.md`` §16).
+r"""EXAdam (Adly 2024), the official code's current form (AhmedMostafa16/EXAdam, April 2025 = arXiv v2).
+
+Spec: ``baselines.md`` §16.
 
 Algorithm (per coordinate)::
 

@@ -1,4 +1,6 @@
-r"""LAMB (You et al., "Training BERT in 76 minutes", ICLR 2020), the paper's Algorithm 2 as in optax (``baselines.md`` §18).
+r"""LAMB (You et al., "Training BERT in 76 minutes", ICLR 2020), the paper's Algorithm 2 as in optax.
+
+Spec: ``baselines.md`` §18.
 
 Algorithm (moments per coordinate, trust ratio per block l)::
 

@@ -104,7 +104,8 @@ def lars(options: LARSOptions | None = None, is_bias: list[bool] | None = None) 
     options = LARSOptions() if options is None else options
     m = masks(options, is_bias)
     inner = options.weight_decay if options.weight_decay_style == "direction" else 0.0
-    return compose(scale_by_lars(options.trust_coefficient, options.momentum, inner, m.decay, m.adapt), options, is_bias)
+    rule = scale_by_lars(options.trust_coefficient, options.momentum, inner, m.decay, m.adapt)
+    return compose(rule, options, is_bias)
 
 
 BASELINES = (Baseline("lars", LARSOptions, lars),)

@@ -123,4 +123,5 @@ class BaselineOptions:
         check_number("decay_power", self.decay_power, low=0.0, low_open=True)
         check_int("warmup_steps", self.warmup_steps, low=0)
         if self.schedule in ("step", "exponential") and not 0.0 < self.decay_rate <= 1.0:
-            raise ValueError(f"decay_rate must lie in (0, 1] for the {self.schedule!r} schedule, got {self.decay_rate!r}")
+            raise ValueError(f"decay_rate must lie in (0, 1] for the {self.schedule!r} schedule, "
+                             f"got {self.decay_rate!r}")

@@ -8,8 +8,14 @@ baseline name to its options::
     preset("mdlam-cora", "sgd")         # SGDOptions(lr=0.01, reduction="sum")
     preset_names()                      # ["dladmm", "mdlam-cora", …, "pdadmm-g-500-ogbn-arxiv"]
 
-GD is amref's ``sgd`` with full batches (``batch_size=None``). Other hyperparameters are torch's
-defaults (e.g. Adadelta ρ = 0.9, ε = 1e-6), since the papers do not give them.
+GD is amref's ``sgd`` with full batches (``batch_size=None``). The papers give no other
+hyperparameter, and for Adadelta the defaults decide the step size (ε sets it: the first step is
+≈ γ sqrt(ε/(1 − ρ))). The presets take them from the framework each paper's code base uses (also an
+inference): dlADMM's repository requires TensorFlow and Keras, so its preset has Keras 2's defaults
+(Adadelta ρ = 0.95, ε = 1e-7; Adagrad and Adam ε = 1e-7, Adagrad's accumulator starting at 0); the
+later papers' code is PyTorch, so theirs keep torch's defaults (amref's: Adadelta ρ = 0.9, ε = 1e-6;
+Adagrad ε = 1e-10; Adam ε = 1e-8). Keras' Adam puts ε in the uncorrected place; with summed-loss
+gradients far above ε the difference is nil.
 
 **Reduction (an inference, not a published fact).** The authors' codes sum every loss over the samples
 (``algorithms.md`` §1), and dlADMM's GD rate of 1e-6 only trains on MNIST if the gradient is of the
@@ -36,18 +42,24 @@ class Preset:
     name: str
     source: str
     lr: dict
+    defaults: dict = dataclasses.field(default_factory=dict)
 
     def options(self, solver: str, **overrides: Any) -> Any:
         """The options of ``solver`` under this preset (full batch, summed loss), with ``overrides``."""
         if solver not in self.lr:
             raise ValueError(f"preset {self.name!r} has no setting for {solver!r}; it has {', '.join(self.lr)}")
-        values = {"lr": self.lr[solver], "reduction": "sum", "batch_size": None}
+        values = {"lr": self.lr[solver], "reduction": "sum", "batch_size": None, **self.defaults.get(solver, {})}
         values.update(overrides)
         return options_class(solver)(**values)
 
 
-def _row(name: str, source: str, gd: float, adadelta: float, adagrad: float, adam: float) -> Preset:
-    return Preset(name, source, dict(zip(_PAPER_NAMES, (gd, adadelta, adagrad, adam))))
+#: Keras 2 defaults (TensorFlow/Keras code bases)
+KERAS_DEFAULTS = {"adadelta": {"rho": 0.95, "eps": 1e-7}, "adagrad": {"eps": 1e-7}, "adam": {"eps": 1e-7}}
+
+
+def _row(name: str, source: str, gd: float, adadelta: float, adagrad: float, adam: float,
+         defaults: dict | None = None) -> Preset:
+    return Preset(name, source, dict(zip(_PAPER_NAMES, (gd, adadelta, adagrad, adam))), defaults or {})
 
 
 _MDLAM = {  # Table 3: GD, Adadelta, Adagrad, Adam
@@ -71,7 +83,8 @@ _PDADMM_G = {  # Tables V (100 neurons) and VI (500 neurons): rows GD, Adadelta,
 
 
 def _build() -> dict[str, Preset]:
-    out = [_row("dladmm", "dlADMM (KDD 2019) Sec 5, MNIST and Fashion-MNIST, 784-1000-1000-10", 1e-6, 0.1, 1e-3, 1e-3)]
+    out = [_row("dladmm", "dlADMM (KDD 2019) Sec 5, MNIST and Fashion-MNIST, 784-1000-1000-10", 1e-6, 0.1, 1e-3, 1e-3,
+                KERAS_DEFAULTS)]
     for dataset, rates in _MDLAM.items():
         out.append(_row(f"mdlam-{dataset}", f"mDLAM (Neurocomputing 2022) Table 3, {dataset}", *rates))
     out.append(_row("pdadmm", "pdADMM (ICDM 2020) Sec 5, all datasets, 9x500 hidden", 0.01, 1.0, 0.1, 1e-3))

@@ -98,8 +98,10 @@ def scale_by_momentum(momentum: float, dampening: float = 0.0, nesterov: bool = 
 def sgd(options: SGDOptions | None = None, is_bias: list[bool] | None = None) -> GradientTransformation:
     """GD/SGD, heavy-ball or Nesterov momentum, with the add-ons of :func:`~amref.optim.transforms.compose`."""
     options = SGDOptions() if options is None else options
-    rule = identity() if options.momentum == 0 else scale_by_momentum(options.momentum, options.dampening,
-                                                                       options.nesterov)
+    if options.momentum == 0:
+        rule = identity()
+    else:
+        rule = scale_by_momentum(options.momentum, options.dampening, options.nesterov)
     return compose(rule, options, is_bias)
 
 

@@ -204,7 +204,8 @@ def objective(state: BaselineState, data, options: Any) -> float:
 
 
 def diagnostics(state: BaselineState, data, options: Any) -> dict:
-    """``objective``, ``residual`` (0), ``lr``, ``batch_size``, ``steps``, ``samples``, ``grad_norm``, ``epoch_loss``."""
+    """The history row: ``objective``, ``residual`` (0), ``lr``, ``batch_size``, ``steps``, ``samples``,
+    ``grad_norm``, ``epoch_loss`` (module docstring)."""
     return {
         "objective": objective(state, data, options),
         "residual": 0.0,

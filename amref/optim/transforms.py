@@ -140,7 +140,8 @@ def add_decoupled_decay(
     return GradientTransformation(init, update)
 
 
-def proximal_decay(weight_decay: float, lr: float | Schedule, mask: Sequence[bool] | None = None) -> GradientTransformation:
+def proximal_decay(weight_decay: float, lr: float | Schedule,
+                   mask: Sequence[bool] | None = None) -> GradientTransformation:
     """Proximal decay (Adan), after the learning rate: θ⁺ = (θ + Δ)/(1 + γ_k λ), i.e. Δ ← (Δ − γ_k λθ)/(1 + γ_k λ).
 
     This is the exact proximal step of (λ/2)‖θ‖² after the step Δ.
@@ -199,7 +200,8 @@ def masks(options: Any, is_bias: Sequence[bool] | None) -> Masks:
     return Masks(decay, adapt)
 
 
-def compose(rule: GradientTransformation, options: Any, is_bias: Sequence[bool] | None = None) -> GradientTransformation:
+def compose(rule: GradientTransformation, options: Any,
+            is_bias: Sequence[bool] | None = None) -> GradientTransformation:
     """The full optimizer: clipping, the decay style, ``rule``, the learning rate (module docstring).
 
     Parameters
