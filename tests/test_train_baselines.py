@@ -240,3 +240,22 @@ def test_presets_hold_the_papers_learning_rates():
         optim.preset("dladmm-2", "adam")
     with pytest.raises(ValueError, match="lion"):
         optim.preset("dladmm", "lion")
+
+
+# ----------------------------------------------------------------------------- command line
+def test_command_line_maps_the_flags_onto_a_baseline(tmp_path):
+    import json
+
+    from amref.cli import main
+
+    out = tmp_path / "adam.json"
+    assert main(["train", "--solver", "adamw", "--iters", "3", "--hidden", "16", "--quiet", "--out", str(out),
+                 "--lr", "0.01", "--weight-decay", "0.001", "--batch-size", "64",
+                 "--option", "schedule=cosine", "--option", "decay_steps=50"]) == 0
+    run = json.loads(out.read_text())
+    assert run["solver"] == "adamw" and run["status"] == "completed"
+    o = run["options"]
+    assert (o["lr"], o["weight_decay"], o["batch_size"], o["schedule"], o["decay_steps"]) == (
+        0.01, 0.001, 64, "cosine", 50)
+    assert run["history"]["batch_size"] == [64.0] * 3 and run["history"]["residual"] == [0.0] * 3
+    assert main(["train", "--solver", "adam", "--iters", "1", "--quiet", "--option", "b1=1.5"]) != 0
