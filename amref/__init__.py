@@ -10,7 +10,7 @@ Quick start::
     print(result)
 """
 
-from . import solvers
+from . import optim, solvers
 from .data import Dataset, load_dataset
 from .driver import IterationInfo, SolverSpec, minimize
 from .problem import MLP, load_params, save_params
@@ -31,6 +31,7 @@ __all__ = [
     "load_dataset",
     "load_params",
     "minimize",
+    "optim",
     "save_params",
     "solver_names",
     "solvers",

@@ -47,14 +47,20 @@ def solver_names() -> list[str]:
 
 
 def get_solver(name: str) -> SolverSpec:
-    """The :class:`~amref.driver.SolverSpec` called ``name``.
+    """The :class:`~amref.driver.SolverSpec` called ``name``: an AM solver, else a gradient baseline
+    (:func:`amref.optim.get_baseline`), so ``get_solver("adam")`` works too.
 
     Raises
     ------
     ValueError
         For an unknown name (the message lists the known ones).
     """
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown solver {name!r}; choose from {', '.join(_REGISTRY)}")
-    module, _, attribute = _REGISTRY[name].partition(":")
-    return getattr(importlib.import_module(module), attribute or "SOLVER")
+    if name in _REGISTRY:
+        module, _, attribute = _REGISTRY[name].partition(":")
+        return getattr(importlib.import_module(module), attribute or "SOLVER")
+    from .. import optim
+
+    if name in optim.baseline_names():
+        return optim.get_baseline(name)
+    raise ValueError(f"unknown solver {name!r}; choose from {', '.join(_REGISTRY)} "
+                     f"or the gradient baselines {', '.join(optim.baseline_names())}")

@@ -1,0 +1,144 @@
+"""Gradient-based baselines: hand-written backprop and optax-style ``(init, update)`` optimizers.
+
+=================  =======================================================  =====================
+name               method                                                   module
+=================  =======================================================  =====================
+``sgd``            gradient descent (full batch) / SGD (mini-batches)       :mod:`.sgd`
+``momentum``       heavy-ball momentum                                      :mod:`.sgd`
+``nesterov``       Nesterov momentum                                        :mod:`.sgd`
+``adagrad``        Adagrad                                                  :mod:`.adagrad`
+``adadelta``       Adadelta                                                 :mod:`.adadelta`
+``rmsprop``        RMSprop                                                  :mod:`.rmsprop`
+``adam``           Adam                                                     :mod:`.adam`
+``adamw``          AdamW (decoupled decay)                                  :mod:`.adam`
+``adagrad-norm``   AdaGrad-Norm (scalar or per-row)                         :mod:`.adagrad_norm`
+``adadagrad``      AdAdaGrad / AdAdaGrad-Norm (adaptive batch sizes)        :mod:`.adadagrad`
+``sgd-sai``        SGD-SaI (frozen g-SNR step sizes)                        :mod:`.sgd_sai`
+``adan``           Adan (Nesterov momentum estimation)                      :mod:`.adan`
+``adabelief``      AdaBelief                                                :mod:`.adabelief`
+``diffgrad``       diffGrad                                                 :mod:`.diffgrad`
+``adahessian``     AdaHessian (Hutchinson diagonal, exact HVP)              :mod:`.adahessian`
+``exadam``         EXAdam                                                   :mod:`.exadam`
+``lars``           LARS                                                     :mod:`.lars`
+``lamb``           LAMB                                                     :mod:`.lamb`
+``lion``           Lion                                                     :mod:`.lion`
+``soaa``           SOAA (uncertain rule, see its module)                    :mod:`.soaa`
+``adafisher``      AdaFisher / AdaFisherW                                   :mod:`.adafisher`
+=================  =======================================================  =====================
+
+Each module holds one optimizer's whole rule (its algorithm in the docstring, one ``scale_by_*``
+transformation) and its options; :mod:`.transforms` holds the shared add-ons (schedules, weight-decay
+styles with a bias mask, clipping); :mod:`.train` is the training loop that makes every optimizer a
+:class:`~amref.driver.SolverSpec`; :mod:`.presets` has the papers' baseline learning rates.
+
+Two ways in::
+
+    amref.minimize(amref.get_solver("adam"), problem, data, AdamOptions(lr=1e-3), max_iter=200)
+
+    opt = amref.optim.optimizer("adam", lr=1e-3)       # the bare (init, update) pair
+    state = opt.init(params)
+    deltas, state = opt.update(grads, state, params)
+    params = amref.optim.apply_updates(params, deltas)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Sequence
+
+from ..driver import SolverSpec
+from .base import GradientTransformation, apply_updates, chain
+from .train import Baseline
+
+#: module defining each name's :class:`~amref.optim.train.Baseline` (imported on first use).
+_MODULES: dict[str, str] = {
+    "sgd": "sgd",
+    "momentum": "sgd",
+    "nesterov": "sgd",
+    "adagrad": "adagrad",
+    "adadelta": "adadelta",
+    "rmsprop": "rmsprop",
+    "adam": "adam",
+    "adamw": "adam",
+    "adagrad-norm": "adagrad_norm",
+    "adadagrad": "adadagrad",
+    "sgd-sai": "sgd_sai",
+    "adan": "adan",
+    "adabelief": "adabelief",
+    "diffgrad": "diffgrad",
+    "adahessian": "adahessian",
+    "exadam": "exadam",
+    "lars": "lars",
+    "lamb": "lamb",
+    "lion": "lion",
+    "soaa": "soaa",
+    "adafisher": "adafisher",
+}
+_SOLVERS: dict[str, SolverSpec] = {}
+
+
+def baseline_names() -> list[str]:
+    """Names of the gradient baselines (the ``--solver`` values)."""
+    return list(_MODULES)
+
+
+def get_baseline_info(name: str) -> Baseline:
+    """The :class:`~amref.optim.train.Baseline` record (options class, builder, extras) called ``name``."""
+    if name not in _MODULES:
+        raise ValueError(f"unknown baseline {name!r}; choose from {', '.join(_MODULES)}")
+    module = importlib.import_module(f"{__name__}.{_MODULES[name]}")
+    return next(b for b in module.BASELINES if b.name == name)
+
+
+def get_baseline(name: str) -> SolverSpec:
+    """The :class:`~amref.driver.SolverSpec` that trains an MLP with the baseline ``name``."""
+    if name not in _SOLVERS:
+        _SOLVERS[name] = get_baseline_info(name).solver()
+    return _SOLVERS[name]
+
+
+def options_class(name: str) -> type:
+    """The options dataclass of the baseline ``name``."""
+    return get_baseline_info(name).options_class
+
+
+def optimizer(name: str, options: Any = None, *, is_bias: Sequence[bool] | None = None,
+              **fields: Any) -> GradientTransformation:
+    """The bare ``(init, update)`` optimizer ``name``.
+
+    Parameters
+    ----------
+    name
+        A baseline name.
+    options
+        Its options instance (default: built from ``fields`` over the defaults).
+    is_bias
+        Per parameter block, whether it is a bias (excluded from weight decay unless
+        ``decay_biases``); ``None``: no block is.
+    **fields
+        Option values, e.g. ``lr=0.1``, when ``options`` is not given.
+    """
+    info = get_baseline_info(name)
+    if options is None:
+        options = info.options_class(**fields)
+    elif fields:
+        raise TypeError("give either options or option fields, not both")
+    return info.build(options, None if is_bias is None else list(is_bias))
+
+
+from .presets import get_preset, preset, preset_names  # noqa: E402  (uses options_class above)
+
+__all__ = [
+    "Baseline",
+    "GradientTransformation",
+    "apply_updates",
+    "baseline_names",
+    "chain",
+    "get_baseline",
+    "get_baseline_info",
+    "get_preset",
+    "optimizer",
+    "options_class",
+    "preset",
+    "preset_names",
+]

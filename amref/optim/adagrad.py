@@ -1,0 +1,76 @@
+r"""Adagrad (Duchi, Hazan & Singer 2011), torch.optim.Adagrad's form (``baselines.md`` §4).
+
+Algorithm (per coordinate; decay, clipping and schedules are add-ons)::
+
+    input   θ_0, G_0 = τ_0 (initial accumulator), ε
+    for t = 1, 2, …
+        g_t = ∇f(θ_{t−1})
+        G_t = G_{t−1} + g_t²                     (the current gradient is included before the step)
+        θ_t = θ_{t−1} − γ_t g_t / (sqrt(G_t) + ε)
+
+torch's ``lr_decay`` κ, γ_t = γ/(1 + (t − 1)κ), is the ``inverse_time`` schedule with ``decay_rate`` κ.
+With τ_0 = 0 the first step is ≈ −γ sign(g) whatever the gradient's scale.
+
+=======  ==========================  ======================================
+symbol   code                        meaning
+=======  ==========================  ======================================
+G_t      ``sum_sq``                  accumulated squared gradients
+τ_0      ``initial_accumulator``     start value of G (torch 0, optax 0.1)
+ε        ``eps``                     added outside the root (torch 1e-10)
+=======  ==========================  ======================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, NamedTuple
+
+from ..backend import namespace
+from .base import GradientTransformation, Tree, tree_full_like
+from .options import BaselineOptions, check_number
+from .train import Baseline
+from .transforms import compose
+
+
+@dataclasses.dataclass(frozen=True)
+class AdagradOptions(BaselineOptions):
+    """Adagrad options (torch defaults: lr 1e-2, τ_0 = 0, ε = 1e-10, L2 decay)."""
+
+    lr: float = 1e-2
+    initial_accumulator: float = 0.0
+    eps: float = 1e-10
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_number("initial_accumulator", self.initial_accumulator, low=0.0)
+        check_number("eps", self.eps, low=0.0)
+
+
+class AdagradState(NamedTuple):
+    count: int
+    sum_sq: list
+
+
+def scale_by_adagrad(initial_accumulator: float = 0.0, eps: float = 1e-10) -> GradientTransformation:
+    """u_t = g_t / (sqrt(G_t) + ε), G_t = G_{t−1} + g_t²."""
+
+    def init(params: Tree) -> AdagradState:
+        return AdagradState(count=0, sum_sq=tree_full_like(params, initial_accumulator))
+
+    def update(grads: Tree, state: AdagradState, params: Tree | None = None, **extras: Any):
+        sum_sq = [G + g * g for G, g in zip(state.sum_sq, grads)]
+        direction = [g / (namespace(G).sqrt(G) + eps) for g, G in zip(grads, sum_sq)]
+        return direction, AdagradState(count=state.count + 1, sum_sq=sum_sq)
+
+    return GradientTransformation(init, update)
+
+
+def adagrad(options: AdagradOptions | None = None, is_bias: list[bool] | None = None) -> GradientTransformation:
+    """Adagrad with the add-ons of :func:`~amref.optim.transforms.compose`."""
+    options = AdagradOptions() if options is None else options
+    return compose(scale_by_adagrad(options.initial_accumulator, options.eps), options, is_bias)
+
+
+BASELINES = (
+    Baseline("adagrad", AdagradOptions, adagrad),
+)

@@ -1,0 +1,153 @@
+"""The optimizer interface: an ``(init, update)`` pair of pure functions on plain lists of arrays.
+
+This is optax's design without its machinery (``style.md`` §1.2)::
+
+    opt = chain(clip_by_global_norm(1.0), scale_by_adam(0.9, 0.999, 1e-8), scale_by_learning_rate(1e-3))
+    state = opt.init(params)
+    deltas, state = opt.update(grads, state, params)     # pure: nothing is modified in place
+    params = apply_updates(params, deltas)               # params + deltas
+
+* ``params``, ``grads`` and ``deltas`` are lists of arrays of equal shapes (for the MLP,
+  ``[W_1, b_1, …, W_L, b_L]``); a "tree" here is just such a list.
+* A state is a NamedTuple of arrays, lists of arrays, Python numbers and nested states, so it can be
+  checkpointed (:mod:`amref.checkpoint`) and compared.
+* ``update`` takes keyword extras that first-order libraries hide behind closures: the batch loss
+  (SOAA), a Hutchinson Hessian-diagonal sample (AdaHessian), Kronecker-factor statistics (AdaFisher).
+  Every transformation accepts ``**extras`` and ignores what it does not use, so :func:`chain` can pass
+  them to all.
+* Step counters are Python ints in the state: bias corrections such as ``1 − β^t`` are then Python
+  floats and never force a device synchronisation.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple, Sequence
+
+from ..backend import Array, namespace
+
+Tree = list
+"""A list of arrays (parameters, gradients, updates or one state field)."""
+
+
+class GradientTransformation(NamedTuple):
+    """A pair of pure functions.
+
+    Attributes
+    ----------
+    init : callable
+        ``init(params) -> state``.
+    update : callable
+        ``update(updates, state, params=None, **extras) -> (updates, state)``.
+    """
+
+    init: Callable[[Tree], Any]
+    update: Callable[..., tuple[Tree, Any]]
+
+
+class EmptyState(NamedTuple):
+    """State of a stateless transformation."""
+
+
+class CountState(NamedTuple):
+    """State of a transformation that only counts its updates."""
+
+    count: int
+
+
+# ----------------------------------------------------------------------------- tree helpers
+def tree_map(fn: Callable[..., Array], tree: Sequence[Any], *rest: Sequence[Any]) -> Tree:
+    """``[fn(x, *others) for each position]`` over lists of equal length."""
+    for other in rest:
+        if len(other) != len(tree):
+            raise ValueError(f"tree_map over lists of lengths {len(tree)} and {len(other)}")
+    return [fn(*xs) for xs in zip(tree, *rest)]
+
+
+def tree_zeros_like(tree: Sequence[Array]) -> Tree:
+    """Zeros with the shapes, dtypes and devices of ``tree``."""
+    return [namespace(x).zeros_like(x) for x in tree]
+
+
+def tree_full_like(tree: Sequence[Array], value: float) -> Tree:
+    """Arrays filled with ``value``, shaped like ``tree``."""
+    return [namespace(x).full_like(x, value) for x in tree]
+
+
+def tree_vdot(a: Sequence[Array], b: Sequence[Array]) -> Array:
+    """``Σ_blocks Σ a ∘ b`` as a 0-d array."""
+    xp = namespace(*a, *b)
+    total = xp.sum(a[0] * b[0])
+    for x, y in zip(a[1:], b[1:]):
+        total = total + xp.sum(x * y)
+    return total
+
+
+def global_norm(tree: Sequence[Array]) -> Array:
+    """``‖tree‖₂`` over all blocks together, as a 0-d array."""
+    xp = namespace(*tree)
+    return xp.sqrt(tree_vdot(tree, tree))
+
+
+def block_norm(x: Array) -> Array:
+    """Frobenius norm of one block (0-d array)."""
+    xp = namespace(x)
+    return xp.sqrt(xp.sum(x * x))
+
+
+def as_scalar_array(value: Any, like: Array) -> Array:
+    """``value`` (a Python or NumPy scalar, or a 0-d array) as a 0-d array of ``like``'s namespace and dtype.
+
+    NumPy reductions return NumPy scalars, not 0-d arrays; states keep 0-d arrays so that they
+    checkpoint and promote like the parameters on every backend.
+    """
+    xp = namespace(like)
+    return xp.asarray(value, dtype=like.dtype)
+
+
+def apply_updates(params: Sequence[Array], updates: Sequence[Array]) -> Tree:
+    """``params + updates`` (new arrays)."""
+    return tree_map(lambda p, u: p + u, params, updates)
+
+
+def resolve_mask(mask: Sequence[bool] | None, n: int) -> list[bool]:
+    """A per-block boolean list (``None`` means every block)."""
+    if mask is None:
+        return [True] * n
+    mask = [bool(m) for m in mask]
+    if len(mask) != n:
+        raise ValueError(f"mask has {len(mask)} entries for {n} parameter blocks")
+    return mask
+
+
+# ----------------------------------------------------------------------------- combinators
+def identity() -> GradientTransformation:
+    """Pass the updates through (plain gradient descent before the learning rate)."""
+
+    def init(params: Tree) -> EmptyState:
+        return EmptyState()
+
+    def update(updates: Tree, state: EmptyState, params: Tree | None = None, **extras: Any):
+        return list(updates), state
+
+    return GradientTransformation(init, update)
+
+
+def chain(*transforms: GradientTransformation) -> GradientTransformation:
+    """Apply ``transforms`` in order; the state is the tuple of their states.
+
+    Every transformation receives the same ``params`` and ``extras``.
+    """
+
+    def init(params: Tree) -> tuple:
+        return tuple(t.init(params) for t in transforms)
+
+    def update(updates: Tree, state: tuple, params: Tree | None = None, **extras: Any):
+        if len(state) != len(transforms):
+            raise ValueError(f"chain of {len(transforms)} transformations got a state of length {len(state)}")
+        new_states = []
+        for t, s in zip(transforms, state):
+            updates, s = t.update(updates, s, params, **extras)
+            new_states.append(s)
+        return updates, tuple(new_states)
+
+    return GradientTransformation(init, update)

@@ -1,0 +1,100 @@
+r"""RMSprop (Hinton's lecture 6e), torch.optim.RMSprop's form (``baselines.md`` §6).
+
+Algorithm (per coordinate; decay, clipping and schedules are add-ons)::
+
+    input   θ_0, α, ε, μ, centered;  v_0 = 0, ḡ_0 = 0, b_0 = 0
+    for t = 1, 2, …
+        g_t = ∇f(θ_{t−1})
+        v_t = α v_{t−1} + (1 − α) g_t²
+        if centered:  ḡ_t = α ḡ_{t−1} + (1 − α) g_t;   ṽ_t = v_t − ḡ_t²     else ṽ_t = v_t
+        d_t = g_t / (sqrt(ṽ_t) + ε)                        (ε outside the root, as torch)
+        if μ > 0:  b_t = μ b_{t−1} + d_t;  u_t = b_t       else u_t = d_t
+        θ_t = θ_{t−1} − γ_t u_t
+
+No bias correction: the first step is γ sign(g)/sqrt(1 − α) = 10γ for α = 0.99, the known early spike.
+optax's default puts ε inside the root and uses α = 0.9; Hinton used 0.9.
+
+=======  ===============  ======================================
+symbol   code             meaning
+=======  ===============  ======================================
+v_t      ``sq_avg``       EMA of squared gradients
+ḡ_t      ``grad_avg``     EMA of gradients (centered variant)
+b_t      ``buffer``       momentum buffer
+α        ``alpha``        averaging coefficient
+=======  ===============  ======================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, NamedTuple
+
+from ..backend import namespace
+from .base import GradientTransformation, Tree, tree_zeros_like
+from .options import BaselineOptions, check_beta, check_number
+from .train import Baseline
+from .transforms import compose
+
+
+@dataclasses.dataclass(frozen=True)
+class RMSpropOptions(BaselineOptions):
+    """RMSprop options (torch defaults: lr 1e-2, α = 0.99, ε = 1e-8, no momentum, not centered)."""
+
+    lr: float = 1e-2
+    alpha: float = 0.99
+    eps: float = 1e-8
+    momentum: float = 0.0
+    centered: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_beta("alpha", self.alpha)
+        check_number("eps", self.eps, low=0.0)
+        check_number("momentum", self.momentum, low=0.0)
+        if not isinstance(self.centered, bool):
+            raise ValueError(f"centered must be a bool, got {self.centered!r}")
+
+
+class RMSpropState(NamedTuple):
+    count: int
+    sq_avg: list
+    grad_avg: list
+    buffer: list
+
+
+def scale_by_rmsprop(alpha: float = 0.99, eps: float = 1e-8, momentum: float = 0.0,
+                     centered: bool = False) -> GradientTransformation:
+    """u_t of the module docstring."""
+
+    def init(params: Tree) -> RMSpropState:
+        zeros = tree_zeros_like
+        return RMSpropState(count=0, sq_avg=zeros(params), grad_avg=zeros(params) if centered else [],
+                            buffer=zeros(params) if momentum > 0 else [])
+
+    def update(grads: Tree, state: RMSpropState, params: Tree | None = None, **extras: Any):
+        xp = namespace(*grads)
+        sq_avg = [alpha * v + (1.0 - alpha) * g * g for v, g in zip(state.sq_avg, grads)]
+        if centered:
+            grad_avg = [alpha * m + (1.0 - alpha) * g for m, g in zip(state.grad_avg, grads)]
+            variance = [v - m * m for v, m in zip(sq_avg, grad_avg)]
+        else:
+            grad_avg, variance = [], sq_avg
+        direction = [g / (xp.sqrt(v) + eps) for g, v in zip(grads, variance)]
+        buffer = []
+        if momentum > 0:
+            buffer = [momentum * b + d for b, d in zip(state.buffer, direction)]
+            direction = buffer
+        return direction, RMSpropState(count=state.count + 1, sq_avg=sq_avg, grad_avg=grad_avg, buffer=buffer)
+
+    return GradientTransformation(init, update)
+
+
+def rmsprop(options: RMSpropOptions | None = None, is_bias: list[bool] | None = None) -> GradientTransformation:
+    """RMSprop with the add-ons of :func:`~amref.optim.transforms.compose`."""
+    options = RMSpropOptions() if options is None else options
+    return compose(scale_by_rmsprop(options.alpha, options.eps, options.momentum, options.centered), options, is_bias)
+
+
+BASELINES = (
+    Baseline("rmsprop", RMSpropOptions, rmsprop),
+)

@@ -1,0 +1,112 @@
+r"""Gradient descent, heavy-ball momentum and Nesterov momentum (torch.optim.SGD's form; ``baselines.md`` §1–3).
+
+Algorithm (γ_t learning rate, μ momentum, τ dampening; decay, clipping and schedules are add-ons)::
+
+    input   θ_0, μ ≥ 0, τ ∈ [0, 1), nesterov
+    for t = 1, 2, …
+        g_t = ∇f(θ_{t−1})                                  (full batch: GD; mini-batch: SGD)
+        if μ = 0:   u_t = g_t
+        else:       b_t = g_t                        if t = 1     (no dampening on the first step)
+                    b_t = μ b_{t−1} + (1 − τ) g_t    if t ≥ 2
+                    u_t = g_t + μ b_t   if nesterov   else   u_t = b_t
+        θ_t = θ_{t−1} − γ_t u_t
+
+"lr outside the buffer" (torch, optax): with a constant γ this is Polyak's heavy ball
+θ_{t+1} = θ_t − γ∇f(θ_t) + μ(θ_t − θ_{t−1}); with a schedule it differs from the Keras/Sutskever form
+v ← μv − γg. Nesterov is Sutskever et al.'s NAG in the variables that track the look-ahead point
+(torch requires τ = 0 for it, and so does amref).
+
+=======  ================  =============================================
+symbol   code              meaning
+=======  ================  =============================================
+μ        ``momentum``      momentum coefficient
+τ        ``dampening``     dampening of the new gradient (t ≥ 2)
+b_t      ``buffer``        momentum buffer, one array per block
+=======  ================  =============================================
+
+Names: ``sgd`` (μ = 0), ``momentum`` (μ = 0.9), ``nesterov`` (μ = 0.9, Nesterov). Defaults are torch's
+(lr 1e-3, L2 weight decay).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, NamedTuple
+
+from .base import GradientTransformation, Tree, identity, tree_zeros_like
+from .options import BaselineOptions, check_number
+from .train import Baseline
+from .transforms import compose
+
+
+@dataclasses.dataclass(frozen=True)
+class SGDOptions(BaselineOptions):
+    """GD/SGD options (torch defaults). ``momentum`` μ ≥ 0, ``dampening`` τ ∈ [0, 1), ``nesterov``."""
+
+    lr: float = 1e-3
+    momentum: float = 0.0
+    dampening: float = 0.0
+    nesterov: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_number("momentum", self.momentum, low=0.0)
+        check_number("dampening", self.dampening, low=0.0, high=1.0, high_open=True)
+        if not isinstance(self.nesterov, bool):
+            raise ValueError(f"nesterov must be a bool, got {self.nesterov!r}")
+        if self.nesterov and (self.momentum == 0 or self.dampening != 0):
+            raise ValueError("nesterov needs momentum > 0 and dampening = 0")
+
+
+@dataclasses.dataclass(frozen=True)
+class MomentumOptions(SGDOptions):
+    """Heavy-ball momentum: :class:`SGDOptions` with μ = 0.9."""
+
+    momentum: float = 0.9
+
+
+@dataclasses.dataclass(frozen=True)
+class NesterovOptions(SGDOptions):
+    """Nesterov momentum: :class:`SGDOptions` with μ = 0.9 and ``nesterov=True``."""
+
+    momentum: float = 0.9
+    nesterov: bool = True
+
+
+class MomentumState(NamedTuple):
+    count: int
+    buffer: list
+
+
+def scale_by_momentum(momentum: float, dampening: float = 0.0, nesterov: bool = False) -> GradientTransformation:
+    """u_t = b_t (heavy ball) or g_t + μ b_t (Nesterov), b_t as in the module docstring."""
+
+    def init(params: Tree) -> MomentumState:
+        return MomentumState(count=0, buffer=tree_zeros_like(params))
+
+    def update(grads: Tree, state: MomentumState, params: Tree | None = None, **extras: Any):
+        if state.count == 0:
+            buffer = list(grads)
+        else:
+            buffer = [momentum * b + (1.0 - dampening) * g for b, g in zip(state.buffer, grads)]
+        direction = [g + momentum * b for g, b in zip(grads, buffer)] if nesterov else buffer
+        return direction, MomentumState(count=state.count + 1, buffer=buffer)
+
+    return GradientTransformation(init, update)
+
+
+def sgd(options: SGDOptions | None = None, is_bias: list[bool] | None = None) -> GradientTransformation:
+    """GD/SGD, heavy-ball or Nesterov momentum, with the add-ons of :func:`~amref.optim.transforms.compose`."""
+    options = SGDOptions() if options is None else options
+    if options.momentum == 0:
+        rule = identity()
+    else:
+        rule = scale_by_momentum(options.momentum, options.dampening, options.nesterov)
+    return compose(rule, options, is_bias)
+
+
+BASELINES = (
+    Baseline("sgd", SGDOptions, sgd),
+    Baseline("momentum", MomentumOptions, sgd),
+    Baseline("nesterov", NesterovOptions, sgd),
+)
