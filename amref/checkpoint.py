@@ -44,6 +44,8 @@ def pack(obj: Any) -> tuple[dict[str, np.ndarray], Any]:
     arrays: dict[str, np.ndarray] = {}
 
     def walk(x: Any, path: str) -> Any:
+        if isinstance(x, (np.floating, np.integer, np.bool_)):  # NumPy scalars also have __array_namespace__
+            return x.item()
         if _is_array(x):
             arrays[path] = to_host(x)
             return {"__array__": path}
@@ -60,8 +62,6 @@ def pack(obj: Any) -> tuple[dict[str, np.ndarray], Any]:
             if not all(isinstance(k, str) for k in x):
                 raise TypeError(f"cannot checkpoint a dict with non-string keys at {path}")
             return {"__dict__": {k: walk(v, f"{path}.{k}") for k, v in x.items()}}
-        if isinstance(x, (np.floating, np.integer, np.bool_)):
-            return x.item()
         if x is None or isinstance(x, (bool, int, float, str)):
             return x
         raise TypeError(f"cannot checkpoint a value of type {type(x).__name__} at {path}")

@@ -71,8 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="greedy layer-wise training: shallow nets first, then add layers (pdADMM §III, "
                         "pdADMM-G §IV); the papers' stage schedule where one exists, else depths 2, 5, L; "
                         "--iters per stage")
-    t.add_argument("--preset", choices=("paper", "code"), default="paper",
-                   help="'paper' (default) or 'code': the authors' released-code choices")
+    t.add_argument("--preset", default="paper",
+                   help="'paper' (default), 'code' (the authors' released-code choices), or for a gradient "
+                        "baseline one of the papers' baseline settings (see 'amref list')")
     t.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="set any solver option (repeatable; dotted keys for nested options)")
     t.add_argument("--dtype", choices=("float64", "float32"), default="float64")
@@ -143,13 +144,21 @@ def build_options(solver: Any, args: argparse.Namespace) -> Any:
     """The solver's options from the preset, the named flags and ``--option`` pairs (validated)."""
     cls = solver.options_class
     try:
-        if args.preset == "code":
+        if args.preset == "paper":
+            options = cls()
+        elif args.preset == "code":
             if not hasattr(cls, "released_code"):
                 raise CLIError(f"solver {solver.name!r} has no 'code' preset")
             kwargs = {"rho": args.rho} if args.rho is not None and "rho" in _field_names(cls) else {}
             options = cls.released_code(**kwargs)
         else:
-            options = cls()
+            from amref import optim
+
+            if solver.name not in optim.baseline_names():
+                raise CLIError(f"--preset {args.preset!r}: solver {solver.name!r} has the presets 'paper' and 'code'")
+            if args.preset not in optim.preset_names():
+                raise CLIError(f"unknown preset {args.preset!r}; choose from paper, {', '.join(optim.preset_names())}")
+            options = optim.preset(args.preset, solver.name)
         for flag, field in _FLAG_FIELDS.items():
             value = getattr(args, flag)
             if value is not None:
@@ -349,7 +358,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     import amref
     from amref.data import loaders
 
-    print("solvers: " + ", ".join(amref.solver_names()))
+    from amref import optim
+
+    print("AM solvers: " + ", ".join(amref.solvers.am_solver_names()))
+    print("gradient baselines: " + ", ".join(optim.baseline_names()))
+    print("baseline presets (--preset): " + ", ".join(optim.preset_names()))
     print("datasets: " + ", ".join(loaders.dataset_names()))
     return 0
 

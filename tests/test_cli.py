@@ -130,3 +130,14 @@ def test_loss_defaults_to_the_papers_and_can_be_chosen(tmp_path):
     assert main(["train", "--solver", "bcd", "--loss", "cross_entropy", "--hidden", "8", "--iters", "2",
                  "--quiet"]) == 0
     assert main(["train", "--solver", "dladmm", "--loss", "squared", "--quiet"]) != 0
+
+
+def test_baseline_presets(tmp_path, capsys):
+    out = tmp_path / "a.json"
+    assert main(["train", "--solver", "adam", "--preset", "dladmm", "--iters", "2", "--hidden", "8", "--quiet",
+                 "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["options"]["lr"] == 1e-3  # dlADMM paper, Sec 5.1: Adam lr 1e-3
+    assert main(["train", "--solver", "adam", "--preset", "nope", "--quiet"]) != 0
+    assert "unknown preset" in _err_line(capsys)
+    assert main(["train", "--solver", "dladmm", "--preset", "mdlam-cora", "--quiet"]) != 0
+    assert "presets 'paper' and 'code'" in _err_line(capsys)

@@ -194,3 +194,9 @@ def test_checkpoint_refuses_foreign_classes(tmp_path):
         tree["__dict__"]["x"] = {"__type__": evil, "fields": {}}
         with pytest.raises(ckpt.CheckpointError):
             ckpt.unpack(arrays, tree, get_namespace("numpy"))
+
+
+def test_checkpoint_stores_numpy_scalars_as_plain_values(tmp_path):
+    ckpt.save(tmp_path / "s.npz", {"a": np.float64(2.5), "b": np.int64(3), "c": np.bool_(True)})
+    back = ckpt.load(tmp_path / "s.npz", get_namespace("numpy"))
+    assert back == {"a": 2.5, "b": 3, "c": True} and type(back["a"]) is float

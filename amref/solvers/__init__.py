@@ -41,9 +41,16 @@ _REGISTRY: dict[str, str] = {
 }
 
 
-def solver_names() -> list[str]:
-    """Names of the AM solvers."""
+def am_solver_names() -> list[str]:
+    """Names of the alternating-minimization solvers."""
     return list(_REGISTRY)
+
+
+def solver_names() -> list[str]:
+    """Every name :func:`get_solver` accepts: the AM solvers, then the gradient baselines."""
+    from .. import optim
+
+    return am_solver_names() + optim.baseline_names()
 
 
 def get_solver(name: str) -> SolverSpec:
