@@ -42,6 +42,7 @@ from typing import NamedTuple, Sequence
 from . import losses
 from .activations import activation as _activation
 from .backend import Array, namespace
+from .flops import MatrixProduct, flops
 from .problem import MLP, Params
 
 REDUCTIONS = ("sum", "mean")
@@ -326,7 +327,7 @@ def _device(x: Array):
 
 
 # ----------------------------------------------------------------------------- cost accounting
-def matrix_products(widths: Sequence[int], n_samples: int) -> list[tuple[str, tuple[int, int, int], int]]:
+def matrix_products(widths: Sequence[int], n_samples: int) -> list[MatrixProduct]:
     """The matrix products of one :func:`forward_backward` on N columns: ``(expression, (m, k, n), count)``.
 
     Forward ``W_l a_{l−1}`` (n_l×n_{l−1} by n_{l−1}×N) for every layer; backward ``δ_l a_{l−1}ᵀ``
@@ -338,16 +339,16 @@ def matrix_products(widths: Sequence[int], n_samples: int) -> list[tuple[str, tu
     out = []
     for l in range(1, len(widths)):
         n_out, n_in = widths[l], widths[l - 1]
-        out.append((f"z{l}: W a", (n_out, n_in, N), 1))
+        out.append(MatrixProduct(f"z{l}: W a", (n_out, n_in, N), 1, "NN"))
         if n_out >= n_in:
-            out.append((f"dW{l}: d a.T", (n_out, N, n_in), 1))
+            out.append(MatrixProduct(f"dW{l}: d a.T", (n_out, N, n_in), 1, "NT"))
         else:
-            out.append((f"dW{l}: (a d.T).T", (n_in, N, n_out), 1))
+            out.append(MatrixProduct(f"dW{l}: (a d.T).T", (n_in, N, n_out), 1, "NT"))
         if l > 1:
-            out.append((f"e{l - 1}: W.T d", (n_in, n_out, N), 1))
+            out.append(MatrixProduct(f"e{l - 1}: W.T d", (n_in, n_out, N), 1, "TN"))
     return out
 
 
 def matrix_product_flops(widths: Sequence[int], n_samples: int) -> int:
     """Floating-point operations (2mkn per product) of the matrix products of one forward-backward pass."""
-    return sum(2 * m * k * n * count for _, (m, k, n), count in matrix_products(widths, n_samples))
+    return flops(matrix_products(widths, n_samples))

@@ -5,7 +5,7 @@
   all N samples by :mod:`amref.backprop`, then the Adam update); median of ``--iters`` epochs after a
   warm-up.
 * **floor**: the time of exactly the matrix products one epoch performs
-  (:func:`amref.backprop.matrix_products`: same shapes, transposes, dtype and backend).
+  (:func:`amref.backprop.matrix_products`: same shapes, layouts, dtype and backend).
   The matrix-product rate (GFLOP/s) is the epoch's product FLOPs divided by the floor.
 * **peers** (when installed): scikit-learn's ``MLPClassifier(solver="adam", batch_size=N, alpha=0)``
   (one ``partial_fit`` = one epoch) and the same network in PyTorch on the CPU
@@ -30,57 +30,17 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 
 import numpy as np
 
-import amref
+from floor import add_problem_arguments, load_data, product_timer, round_robin
+from floor import paired as paired_ratio
+
 from amref import backprop
 from amref.backend import get_namespace, synchronize, to_host
 from amref.optim import get_baseline, options_class
 from amref.problem import MLP
-
-
-def load(args, xp):
-    if args.data == "mnist":
-        data = amref.load_dataset("mnist", train_size=args.samples, test_size=100, dtype=args.dtype, download=False)
-        return data.to(xp) if args.backend != "numpy" else data
-    sys.path.insert(0, os.path.dirname(__file__))
-    from benchmarks.common import mnist_like
-
-    return mnist_like(784, args.samples, 10, args.dtype, xp)
-
-
-def product_floor(widths, n, dtype, xp):
-    """A callable timing one pass over an epoch's matrix products (same shapes, transposes, dtype, backend)."""
-    rng = np.random.default_rng(0)
-
-    def arr(shape):
-        return xp.asarray(rng.standard_normal(shape).astype(dtype))
-
-    products = []
-    for expr, (m, k, nn), count in backprop.matrix_products(widths, n):
-        if "a.T" in expr or "d.T" in expr:  # a C-array m×N times the transpose of a C-array n×N
-            A, B = arr((m, k)), arr((nn, k))
-            products.append((lambda A=A, B=B: A @ B.T, count))
-        elif "W.T d" in expr:               # Wᵀ (W is k×m) times δ (k×N)
-            A, B = arr((k, m)), arr((k, nn))
-            products.append((lambda A=A, B=B: A.T @ B, count))
-        else:
-            A, B = arr((m, k)), arr((k, nn))
-            products.append((lambda A=A, B=B: A @ B, count))
-
-    def run():
-        total = 0.0
-        for f, count in products:
-            t0 = time.perf_counter()
-            f()
-            synchronize(xp)
-            total += count * (time.perf_counter() - t0)
-        return total
-
-    return run
 
 
 def ours(problem, data, dtype, xp):
@@ -150,16 +110,9 @@ def torch_epoch(x, labels, widths, dtype, threads):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--width", type=int, default=1000)
-    p.add_argument("--samples", type=int, default=10000)
-    p.add_argument("--dtype", default="float32", choices=("float32", "float64"))
-    p.add_argument("--backend", default="numpy", choices=("numpy", "cupy"))
-    p.add_argument("--data", default="mnist" if os.environ.get("AMREF_DATA_DIR") else "synthetic",
-                   choices=("mnist", "synthetic"))
-    p.add_argument("--iters", type=int, default=5, help="timed rounds (after one warm-up)")
+    add_problem_arguments(p, iters=5)
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="BLAS / torch threads for every contender")
     p.add_argument("--no-peers", action="store_true", help="skip scikit-learn and PyTorch")
-    p.add_argument("--json", default=None, help="also write the figures to this JSON file")
     args = p.parse_args(argv)
 
     from threadpoolctl import threadpool_limits
@@ -167,27 +120,22 @@ def main(argv=None):
     xp = get_namespace(args.backend)
     widths = (784, args.width, args.width, 10)
     with threadpool_limits(limits=args.threads):
-        data = load(args, xp)
+        data = load_data(args, xp)
         contenders = {"amref": ours(MLP(widths), data, args.dtype, xp),
-                      "floor": product_floor(widths, data.n_train, args.dtype, xp)}
+                      "floor": product_timer(backprop.matrix_products(widths, data.n_train), args.dtype, xp)}
         if not args.no_peers:
             x_host = np.ascontiguousarray(to_host(data.x_train).T)  # samples × features
             labels = np.argmax(to_host(data.y_train), axis=0)
             contenders["scikit-learn"] = sklearn_epoch(x_host, labels, (args.width, args.width))
             contenders["pytorch"] = torch_epoch(x_host, labels, widths, args.dtype, args.threads)
-        runs = {name: [] for name, f in contenders.items() if f is not None}
-        for name in runs:  # warm-up: allocations, first-touch pages, thread pools
-            contenders[name]()
-        for _ in range(args.iters):  # round robin, so every contender sees the same machine load
-            for name in runs:
-                runs[name].append(contenders[name]())
         missing = [name for name, f in contenders.items() if f is None]
+        runs = round_robin({name: f for name, f in contenders.items() if f is not None}, args.iters)
 
     flops = backprop.matrix_product_flops(widths, data.n_train)
     med = {name: statistics.median(t) for name, t in runs.items()}
     floor, mine = med["floor"], med["amref"]
     # paired: the median over rounds of amref's time over the other's in the same round
-    paired = {name: statistics.median(a / b for a, b in zip(runs["amref"], runs[name])) for name in runs}
+    paired = {name: paired_ratio(runs, "amref", name) for name in runs}
     figures = {
         "problem": f"{'-'.join(map(str, widths))}, N={data.n_train}, {args.dtype}, {args.backend}, "
                    f"data={args.data}, threads={args.threads}",

@@ -32,25 +32,15 @@ from typing import Any, NamedTuple
 
 from ..backend import namespace
 from .base import GradientTransformation, Tree, tree_zeros_like
-from .options import BaselineOptions, check_beta, check_number
+from .adam import AdamOptions
 from .train import Baseline
 from .transforms import compose
 
 
 @dataclasses.dataclass(frozen=True)
-class DiffGradOptions(BaselineOptions):
-    """diffGrad options (code: lr 1e-3, β = (0.9, 0.999), ε = 1e-8, L2 decay)."""
-
-    lr: float = 1e-3
-    b1: float = 0.9
-    b2: float = 0.999
-    eps: float = 1e-8
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_beta("b1", self.b1)
-        check_beta("b2", self.b2)
-        check_number("eps", self.eps, low=0.0)
+class DiffGradOptions(AdamOptions):
+    """diffGrad options: Adam's hyperparameters with the same defaults in the code
+    (lr 1e-3, β = (0.9, 0.999), ε = 1e-8, L2 decay)."""
 
 
 class DiffGradState(NamedTuple):

@@ -62,6 +62,7 @@ from typing import Literal
 from ..activations import relu
 from ..backend import Array, inner, namespace, sum_of_squares
 from ..driver import SolverSpec
+from ..flops import MatrixProduct, flops
 from ..losses import CROSS_ENTROPY_LIPSCHITZ, cross_entropy
 from ..problem import MLP, Params, join_params, label_targets, split_params
 from .subproblems import ZLOptions, doubling_step, relu_prox, solve_zl
@@ -377,8 +378,8 @@ def required_rho() -> float:
     return 2 * CROSS_ENTROPY_LIPSCHITZ
 
 
-def matrix_products(widths, n_samples: int) -> list[tuple[str, tuple[int, int, int], int]]:
-    """The matrix products one :func:`step` performs: ``(expression, (m, k, n), count)`` per shape.
+def matrix_products(widths, n_samples: int) -> list[MatrixProduct]:
+    """The matrix products one :func:`step` performs.
 
     Each W-update does ``(t − m) a_{l−1}ᵀ`` (n_l×N by N×n_{l−1}) and ``G a_{l−1}`` (n_l×n_{l−1} by
     n_{l−1}×N); each a-update does ``W_{l+1}ᵀ (t − m)`` and ``W_{l+1} g``. Every layer's W is updated
@@ -388,18 +389,18 @@ def matrix_products(widths, n_samples: int) -> list[tuple[str, tuple[int, int, i
     out = []
     for l in range(1, len(widths)):
         n_out, n_in = widths[l], widths[l - 1]
-        out.append((f"W{l}: (t-m) a.T", (n_out, N, n_in), 2))
-        out.append((f"W{l}: G a", (n_out, n_in, N), 2))
+        out.append(MatrixProduct(f"W{l}: (t-m) a.T", (n_out, N, n_in), 2, "NT"))
+        out.append(MatrixProduct(f"W{l}: G a", (n_out, n_in, N), 2, "NN"))
     for l in range(1, len(widths) - 1):
         n, n_next = widths[l], widths[l + 1]
-        out.append((f"a{l}: W{l + 1}.T r", (n, n_next, N), 2))
-        out.append((f"a{l}: W{l + 1} g", (n_next, n, N), 2))
+        out.append(MatrixProduct(f"a{l}: W{l + 1}.T r", (n, n_next, N), 2, "TN"))
+        out.append(MatrixProduct(f"a{l}: W{l + 1} g", (n_next, n, N), 2, "NN"))
     return out
 
 
 def matrix_product_flops(widths, n_samples: int) -> int:
     """Floating-point operations (2mkn per product) of the matrix products of one iteration."""
-    return sum(2 * m * k * n * count for _, (m, k, n), count in matrix_products(widths, n_samples))
+    return flops(matrix_products(widths, n_samples))
 
 
 SOLVER = SolverSpec(
