@@ -23,7 +23,6 @@ The dask runner needs the ``distributed`` extra (``pip install "amref[distribute
 from __future__ import annotations
 
 import contextlib
-import logging
 from typing import Any, Iterator
 
 from .serial import SerialRunner
@@ -103,10 +102,10 @@ def open_runner(
         yield SerialRunner()
         return
     try:
-        from distributed import Client, LocalCluster
+        from distributed import Client
     except ImportError as exc:
         raise ImportError('the dask runner needs dask.distributed: pip install "amref[distributed]"') from exc
-    from .dask import DaskRunner
+    from .dask import DaskRunner, local_cluster
 
     with contextlib.ExitStack() as stack:
         if scheduler is not None:
@@ -117,7 +116,6 @@ def open_runner(
                 reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise ConnectionError(f"cannot reach the dask scheduler at {scheduler}: {reason}") from None
         else:
-            cluster = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
-                                                       dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR))
+            cluster = stack.enter_context(local_cluster(workers, processes=processes))
             client = stack.enter_context(Client(cluster, set_as_default=False))
         yield DaskRunner(client, **runner_options)

@@ -43,12 +43,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import logging
 import time
 from typing import Any, Sequence
 
+import dask
 import distributed
 from dask.sizeof import sizeof
-from distributed import Client, Future
+from distributed import Client, Future, LocalCluster
 
 from ..backend import Array
 from ..driver import SolverSpec, StateLost
@@ -62,6 +64,26 @@ sizeof.register(Message)(message_sizeof)
 
 class WorkerLostError(StateLost):
     """A dask worker holding layers of the run died, or the data it held is gone."""
+
+
+# ----------------------------------------------------------------------------- clusters
+NO_MALLOC_TRIM = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+"""dask config that keeps worker processes from setting ``MALLOC_TRIM_THRESHOLD_``. Dask sets it to return
+memory to the OS sooner, but any such setting also freezes glibc's mmap threshold at 128 KiB, so every
+large NumPy temporary of a layer update is a fresh ``mmap`` whose pages fault in again: the layer updates
+of ``benchmarks/parallel_speedup.py`` (8 × 1000, N = 2000) ran 1.9× slower in such a worker than in the
+client. Put ``MALLOC_TRIM_THRESHOLD_: null`` under ``distributed.nanny.pre-spawn-environ`` in the dask
+config of a cluster's workers, or use :func:`local_cluster`."""
+
+
+def local_cluster(n_workers: int | None = None, *, processes: bool = True, **kwargs: Any) -> LocalCluster:
+    """A ``LocalCluster`` for layer-parallel runs: single-threaded workers (BLAS one thread each), the
+    dashboard on a free loopback port, quiet logs, and no ``MALLOC_TRIM_THRESHOLD_`` (see
+    :data:`NO_MALLOC_TRIM`). ``kwargs`` go to ``LocalCluster``."""
+    options = dict(threads_per_worker=1, dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
+    options.update(kwargs)
+    with dask.config.set(NO_MALLOC_TRIM):
+        return LocalCluster(n_workers=n_workers, processes=processes, **options)
 
 
 # ----------------------------------------------------------------------------- placement
@@ -257,17 +279,20 @@ class DaskRunner:
                                   costs=state.costs)
 
     def _available_workers(self) -> list[str]:
+        """The workers to place on; after a loss (fewer than at the first placement) wait up to
+        ``rejoin_timeout`` for replacements (a nanny, an adaptive cluster), then take what is there."""
         addresses = self.workers()
-        if self._cluster_size is None:
-            self._cluster_size = len(addresses)
-        elif len(addresses) < self._cluster_size and self.rejoin_timeout > 0:
-            try:  # a nanny or an adaptive cluster may bring replacements
-                self.client.wait_for_workers(self._cluster_size, timeout=self.rejoin_timeout)
+        expected = self._cluster_size or 1
+        if len(addresses) < expected and self.rejoin_timeout > 0:
+            try:
+                self.client.wait_for_workers(expected, timeout=self.rejoin_timeout)
             except TimeoutError:
                 pass
             addresses = self.workers()
         if not addresses:
             raise WorkerLostError("the dask cluster has no workers")
+        if self._cluster_size is None:
+            self._cluster_size = len(addresses)
         return addresses
 
     # ---------------------------------------------------------------- one iteration
