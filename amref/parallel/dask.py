@@ -101,8 +101,8 @@ def place_layers(costs: Sequence[float], n_workers: int) -> list[int]:
     """Worker index of each layer: consecutive layers together, about equal cost per worker.
 
     Layer l goes to ``floor(n_workers · (c_1 + … + c_{l−1} + c_l/2) / Σc)``, the worker whose share of
-    the total cost contains the layer's midpoint. The indices never decrease, and with fewer layers
-    than workers every layer gets a worker of its own.
+    the total cost contains the layer's midpoint. The indices never decrease; layers of equal cost
+    spread evenly, one worker each when there are fewer layers than workers.
     """
     if n_workers < 1:
         raise ValueError(f"need at least one worker, got {n_workers}")
