@@ -123,7 +123,7 @@ def main(argv=None) -> int:
     clusters = {}
     try:
         for n in counts:
-            cluster = local_cluster(n, processes=not args.threads, memory_limit=0)
+            cluster = local_cluster(n, processes=not args.threads)
             clusters[n] = (cluster, Client(cluster, set_as_default=False))
             results[n] = []
         loads = [os.getloadavg()[0]]

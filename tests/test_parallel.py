@@ -30,7 +30,7 @@ from helpers import synthetic_dataset
 distributed = pytest.importorskip("distributed")
 from distributed import Client, LocalCluster  # noqa: E402
 
-from amref.parallel.dask import DaskRunner, layer_costs, place_layers  # noqa: E402
+from amref.parallel.dask import DaskRunner, layer_costs, local_cluster, place_layers  # noqa: E402
 
 pytestmark = pytest.mark.distributed
 
@@ -42,8 +42,7 @@ GRID = Grid.uniform(-1.0, 2.0, 256)  # uint8 codes
 
 @pytest.fixture(scope="module")
 def client():
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0") as cluster, \
-            Client(cluster, set_as_default=False) as c:
+    with local_cluster(2, processes=False) as cluster, Client(cluster, set_as_default=False) as c:
         yield c
 
 
@@ -239,8 +238,7 @@ def test_killed_worker_is_restored_from_the_checkpoint(tmp_path):
                 killed.append(_kill_one_worker(client))
         return callback
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0") as cluster, \
-            Client(cluster, set_as_default=False) as client:
+    with local_cluster(2, processes=True) as cluster, Client(cluster, set_as_default=False) as client:
         runner = DaskRunner(client, rejoin_timeout=5.0)
         killed: list = []
         path = tmp_path / "run.npz"

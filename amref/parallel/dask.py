@@ -33,7 +33,9 @@ Placement (:func:`place_layers`): consecutive layers on the same worker, balance
 the layer updates, several layers per worker when there are more layers than workers.
 
 Checkpoints hold the ordinary :class:`~amref.solvers.pdadmm.PdADMMState` (``export_state`` gathers
-the blocks), so a run checkpointed on dask resumes serially and the other way round. A worker that
+the blocks), so a run checkpointed on dask resumes serially and the other way round. ``Result.state`` of a
+dask run is its :class:`DaskState` (futures, valid while the client is open; ``runner.export_state(...)``
+gathers it); ``Result.params`` are host arrays. A worker that
 dies raises :class:`WorkerLostError` (a :class:`~amref.driver.StateLost`); :func:`amref.driver.minimize`
 then restores the last checkpoint onto the workers that are left (after waiting up to
 ``rejoin_timeout`` seconds for replacements) and continues.
@@ -77,10 +79,12 @@ config of a cluster's workers, or use :func:`local_cluster`."""
 
 
 def local_cluster(n_workers: int | None = None, *, processes: bool = True, **kwargs: Any) -> LocalCluster:
-    """A ``LocalCluster`` for layer-parallel runs: single-threaded workers (BLAS one thread each), the
-    dashboard on a free loopback port, quiet logs, and no ``MALLOC_TRIM_THRESHOLD_`` (see
-    :data:`NO_MALLOC_TRIM`). ``kwargs`` go to ``LocalCluster``."""
-    options = dict(threads_per_worker=1, dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
+    """A ``LocalCluster`` for layer-parallel runs: single-threaded workers (BLAS one thread each), no
+    per-worker memory limit (dask would spill a layer's block to disk or restart its worker, where the
+    serial runner simply uses the memory), the dashboard on a free loopback port, quiet logs, and no
+    ``MALLOC_TRIM_THRESHOLD_`` (see :data:`NO_MALLOC_TRIM`). ``kwargs`` go to ``LocalCluster``."""
+    options = dict(threads_per_worker=1, memory_limit=0, dashboard_address="127.0.0.1:0",
+                   silence_logs=logging.ERROR)
     options.update(kwargs)
     with dask.config.set(NO_MALLOC_TRIM):
         return LocalCluster(n_workers=n_workers, processes=processes, **options)
