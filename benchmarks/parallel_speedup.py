@@ -13,8 +13,8 @@ efficiency speedup / workers; the CPU seconds per iteration of the busiest proce
 serial runner, the busiest worker for dask) and the speedup they imply, which is what the wall-clock
 speedup approaches on an otherwise idle machine (on a shared machine other processes take cores away from
 the workers; the load average is printed); and the bytes that crossed between workers per iteration. The
-matrix-product floor (the four n_l × n_{l−1} × N products of every layer's update, one thread, measured in
-the same run) puts the serial time in proportion.
+matrix-product floor (the four n_l × n_{l−1} × N products of every layer's update, one thread, timed by
+``benchmarks/floor.py`` in the same run) puts the serial time in proportion.
 
 Usage::
 
@@ -35,9 +35,12 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import amref
+from amref.backend import get_namespace
 from amref.data import Dataset
+from amref.flops import MatrixProduct
 from amref.problem import one_hot
 from amref.solvers.pdadmm import PdADMMOptions
+from floor import product_timer
 
 
 def synthetic(d_in: int, n: int, classes: int, dtype: str, seed: int = 0) -> Dataset:
@@ -47,24 +50,24 @@ def synthetic(d_in: int, n: int, classes: int, dtype: str, seed: int = 0) -> Dat
     return Dataset("synthetic", x[:, :n], y[:, :n], x[:, n:], y[:, n:])
 
 
-def floor_seconds(widths, n: int, dtype: str, repeats: int = 3) -> float:
-    """One thread: the four n_l × n_{l−1} × N products of every layer's update (two for layer 1)."""
-    rng = np.random.default_rng(1)
-    total = 0.0
+def pdadmm_products(widths, n: int) -> list[MatrixProduct]:
+    """The O(n²N) products of one pdADMM iteration: p-step W_lᵀ(z − m), W_l g (layers ≥ 2) and W-step
+    (z − m) p_lᵀ, G p_l (every layer)."""
+    out = []
     for l in range(1, len(widths)):
-        W = rng.random((widths[l], widths[l - 1])).astype(dtype)
-        P = rng.random((widths[l - 1], n)).astype(dtype)
-        R = rng.random((widths[l], n)).astype(dtype)
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            W.T @ R
-            W @ P
-            R @ P.T
-            W @ P
-            times.append(time.perf_counter() - t0)
-        total += min(times) * (0.5 if l == 1 else 1.0)
-    return total
+        n_in, n_out = widths[l - 1], widths[l]
+        if l > 1:
+            out.append(MatrixProduct(f"p{l}: W.T (z-m)", (n_in, n_out, n), 1, "TN"))
+            out.append(MatrixProduct(f"p{l}: W g", (n_out, n_in, n), 1, "NN"))
+        out.append(MatrixProduct(f"W{l}: (z-m) p.T", (n_out, n, n_in), 1, "NT"))
+        out.append(MatrixProduct(f"W{l}: G p", (n_out, n_in, n), 1, "NN"))
+    return out
+
+
+def floor_seconds(widths, n: int, dtype: str, repeats: int = 3) -> float:
+    """One thread: the matrix products of one iteration (:func:`pdadmm_products`), best of ``repeats``."""
+    timer = product_timer(pdadmm_products(widths, n), dtype, get_namespace("numpy"))
+    return min(timer() for _ in range(repeats))
 
 
 def run(spec, problem, data, options, iters: int, client=None) -> dict:
