@@ -295,3 +295,14 @@ def test_cli_errors_are_one_line(capsys):
     with pytest.raises(ConnectionError), dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
         with open_runner("dask", scheduler="tcp://127.0.0.1:9"):
             pass
+
+
+def test_cli_greedy_training_on_dask(client, tmp_path):
+    """--greedy trains stage after stage on the same runner (each stage placed afresh)."""
+    out = tmp_path / "greedy.json"
+    code = main(["train", "--solver", "pdadmm", "--greedy", "--runner", "dask", "--scheduler",
+                 client.scheduler.address, "--hidden", "8,8,8,8,8", "--iters", "2", "--rho", "0.5", "--nu", "0.1",
+                 "--train-size", "100", "--quiet", "--out", str(out)])
+    assert code == 0
+    history = json.loads(out.read_text())["history"]
+    assert history["depth"] == [5, 5, 6, 6] and all(b > 0 for b in history["bytes_between_workers"])
