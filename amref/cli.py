@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="limit BLAS and Numba threads (useful on shared or oversubscribed machines)")
     t.add_argument("--print-every", type=int, default=None, help="iteration-table period (default: about 10 rows)")
     t.add_argument("--quiet", action="store_true", help="no progress bar and no table")
+    # layer-parallel runner (amref.parallel)
+    t.add_argument("--runner", choices=("serial", "dask"), default="serial",
+                   help="'serial' (default) or 'dask': pdADMM solvers layer-parallel on dask workers")
+    t.add_argument("--workers", type=int, default=None, help="--runner dask: start a local cluster of N workers")
+    t.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="--runner dask: use a running dask scheduler instead, e.g. tcp://host:8786")
 
     p = sub.add_parser("plot", help="plot convergence and accuracy curves of JSON run records")
     p.add_argument("runs", nargs="+", metavar="RUN.json")
@@ -235,6 +241,7 @@ class _Progress:
 
 def cmd_train(args: argparse.Namespace) -> int:
     import amref
+    from amref import parallel
     from amref.backend import device as array_device
     from amref.backend import get_namespace
     from amref.problem import MLP, load_params, save_params
@@ -242,12 +249,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     iters = 50 if args.iters is None else args.iters
     if iters < 1:
         raise CLIError(f"--iters must be a positive integer, got {iters}")
-    for flag in ("train_size", "test_size", "checkpoint_every", "print_every", "threads"):
+    for flag in ("train_size", "test_size", "checkpoint_every", "print_every", "threads", "workers"):
         v = getattr(args, flag)
         if v is not None and v < (0 if flag == "checkpoint_every" else 1):
             raise CLIError(f"--{flag.replace('_', '-')} must be positive, got {v}")
     hidden = _hidden(args.hidden)
     solver = amref.get_solver(args.solver)
+    try:
+        parallel.check_runner(args.runner, solver, workers=args.workers, scheduler=args.scheduler)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from exc
     options = None if args.resume else build_options(solver, args)
     xp = get_namespace(args.backend)
 
@@ -271,7 +282,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     progress = _Progress(iters, every, args.quiet, banner)
     t0 = time.perf_counter()
     try:
-        with _thread_limit(args.threads):
+        with _thread_limit(args.threads), parallel.open_runner(args.runner, workers=args.workers,
+                                                                 scheduler=args.scheduler) as runner:
+            solver = runner.solver(solver)
             if args.greedy:
                 result = _train_greedy(solver, problem, data, options, iters, params, args, progress)
             else:
@@ -292,12 +305,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         extra = {"dataset": data.name, "widths": list(problem.widths), "seed": args.seed, "dtype": args.dtype,
                  "backend": args.backend, "n_train": data.n_train, "wall_seconds": wall,
-                 "argv": sys.argv[1:], "amref_version": amref.__version__}
+                 "argv": sys.argv[1:], "amref_version": amref.__version__, "runner": args.runner}
         atomic_write_text(args.out, result.to_json(**extra))
     if result.status is amref.Status.DIVERGED:
         return EXIT_DIVERGED
     if result.status is amref.Status.INTERRUPTED:
         return EXIT_INTERRUPTED
+    if result.status is amref.Status.STATE_LOST:
+        return EXIT_FAILURE
     return 0
 
 

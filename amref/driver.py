@@ -12,7 +12,15 @@ The driver owns everything that is not the algorithm itself:
   **last finite** state (states are immutable values, so the previous one is still at hand);
 * it writes atomic checkpoints of the full state (every ``checkpoint_every`` iterations and when the
   run ends or fails), from which ``resume=`` continues with exactly the iterates an uninterrupted run
-  would have produced.
+  would have produced;
+* when a step raises :class:`StateLost` (part of the state lived on a machine that went away, e.g. a
+  dask worker of :mod:`amref.parallel`), it restores the last checkpoint written or resumed in this run
+  (or the initial state) and continues, at most ``max_restores`` times; after that the run ends with
+  status ``STATE_LOST`` and the last checkpoint stays resumable.
+
+A state that does not live in this process (worker-resident blocks) declares ``export_state`` /
+``import_state``: the driver checkpoints ``export_state(state)`` and rebuilds a restored state with
+``import_state``; for every other solver the state itself is checkpointed.
 """
 
 from __future__ import annotations
@@ -58,6 +66,12 @@ class SolverSpec:
     paper_loss : str
         The output loss of the paper's experiments (``"cross_entropy"``, ``"squared"``, ``"hinge"``);
         the command line's default for ``--loss``.
+    export_state : callable or None
+        ``state -> state`` that :mod:`amref.checkpoint` can save, for states whose arrays live
+        elsewhere (the dask runner gathers its worker-resident blocks); None: the state itself.
+    import_state : callable or None
+        ``(saved_state, problem, data, options) -> state``: the inverse, used on resume and restore
+        (the dask runner places the blocks on its workers); None: the saved state itself.
     """
 
     name: str
@@ -68,6 +82,13 @@ class SolverSpec:
     params: Callable[[Any], Params]
     end_iteration: Callable[[Any, dict, Any], Any] | None = None
     paper_loss: str = "cross_entropy"
+    export_state: Callable[[Any], Any] | None = None
+    import_state: Callable[[Any, MLP, Dataset, Any], Any] | None = None
+
+
+class StateLost(RuntimeError):
+    """Raised by a solver's ``step``, ``diagnostics`` or ``params`` when part of its state is gone (a
+    worker holding some layers died); :func:`minimize` restores the last checkpoint and continues."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +115,7 @@ def minimize(
     checkpoint: str | os.PathLike | None = None,
     checkpoint_every: int = 0,
     resume: str | os.PathLike | None = None,
+    max_restores: int = 3,
 ) -> Result:
     """Run ``solver`` on ``problem`` and ``data`` for ``max_iter`` iterations.
 
@@ -124,6 +146,10 @@ def minimize(
         See ``checkpoint``.
     resume
         A checkpoint to continue from. Its options are used; passing different ``options`` raises.
+    max_restores
+        How often a lost state (:class:`StateLost`) is restored from the last checkpoint of this run
+        (or the initial state) before the run ends with status ``STATE_LOST``. Iterations after that
+        checkpoint are recomputed (the same iterates) and the callback sees them again.
 
     Returns
     -------
@@ -133,26 +159,34 @@ def minimize(
         raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
     if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 0:
         raise ValueError(f"checkpoint_every must be a non-negative integer, got {checkpoint_every!r}")
+    if isinstance(max_restores, bool) or not isinstance(max_restores, int) or max_restores < 0:
+        raise ValueError(f"max_restores must be a non-negative integer, got {max_restores!r}")
     xp = namespace(data.x_train)
     dtype = dtype_name(data.x_train)
     problem.check_data(data.x_train, data.y_train, what="train")
     t_setup = time.perf_counter()
 
+    def load(path: str | os.PathLike) -> tuple[Any, Any, int, History]:
+        """(options, state, nit, history) of a checkpoint, checked against this run."""
+        saved = ckpt.load(path, xp, device=_device(data))
+        if saved.get("solver") != solver.name:
+            raise ValueError(f"{path}: checkpoint of solver {saved.get('solver')!r}, not {solver.name!r}")
+        if tuple(saved.get("widths", ())) != problem.widths:
+            raise ValueError(f"{path}: checkpoint for widths {saved.get('widths')}, not {problem.widths}")
+        state = saved["state"]
+        if solver.import_state is not None:
+            state = solver.import_state(state, problem, data, saved["options"])
+        n = int(saved["nit"])
+        restored = History({key: list(values) for key, values in saved["history"].items()})
+        restored.truncate(n)
+        return saved["options"], state, n, restored
+
     history = History()
     if resume is not None:
-        saved = ckpt.load(resume, xp, device=_device(data))
-        if saved.get("solver") != solver.name:
-            raise ValueError(f"{resume}: checkpoint of solver {saved.get('solver')!r}, not {solver.name!r}")
-        if tuple(saved.get("widths", ())) != problem.widths:
-            raise ValueError(f"{resume}: checkpoint for widths {saved.get('widths')}, not {problem.widths}")
-        if options is not None and options != saved["options"]:
+        saved_options, state, nit, history = load(resume)
+        if options is not None and options != saved_options:
             raise ValueError(f"{resume}: options differ from the checkpoint's; resume with options=None")
-        options = saved["options"]
-        state = saved["state"]
-        nit = int(saved["nit"])
-        for key, values in saved["history"].items():
-            history[key] = list(values)
-        history.truncate(nit)
+        options = saved_options
     else:
         options = solver.options_class() if options is None else options
         if not isinstance(options, solver.options_class):
@@ -164,43 +198,68 @@ def minimize(
             namespace(data.x_train, *params)  # raises on mixed namespaces: no silent transfers
         state = solver.init_state(problem, data, list(params), options)
         nit = 0
+    # where a lost state is restored from: (checkpoint, its iteration), or None for the initial state
+    restore_point = None if resume is None else (resume, nit)
     setup_seconds = time.perf_counter() - t_setup
 
     def save(current_state: Any, n: int) -> None:
+        nonlocal restore_point
         if checkpoint is not None:
+            saved_state = current_state if solver.export_state is None else solver.export_state(current_state)
             ckpt.save(checkpoint, {"solver": solver.name, "widths": list(problem.widths), "options": options,
-                                   "state": current_state, "history": dict(history), "nit": n})
+                                   "state": saved_state, "history": dict(history), "nit": n})
+            restore_point = (checkpoint, n)
+
+    def restore() -> tuple[Any, int, History]:
+        if restore_point is None:
+            return solver.init_state(problem, data, list(params), options), 0, History()
+        _, restored_state, n, restored_history = load(restore_point[0])
+        return restored_state, n, restored_history
 
     status, message = Status.COMPLETED, f"completed {max_iter} iterations"
+    lost: StateLost | None = None  # set when an iteration found its state gone
+    restores: list[str] = []
     t_solve = time.perf_counter()
     try:
-        while nit < max_iter:
-            t0 = time.perf_counter()
-            new_state = solver.step(state, data, options)
-            synchronize(xp)
-            seconds = time.perf_counter() - t0
-            row = {"iteration": nit + 1}
-            row.update(solver.diagnostics(new_state, data, options))
-            row.update(_evaluate(problem, solver.params(new_state), data))
-            row["seconds"] = seconds
-            if not all(math.isfinite(row[k]) for k in ("objective", "residual", "train_loss")):
-                history.append(row)
-                status = Status.DIVERGED
-                message = (f"diverged at iteration {nit + 1} (non-finite objective, residual or loss); "
-                           f"the state after iteration {nit} is returned")
-                break
-            if solver.end_iteration is not None:
-                new_state = solver.end_iteration(new_state, row, options)
-            history.append(row)
-            state, nit = new_state, nit + 1
-            if checkpoint_every and nit % checkpoint_every == 0:
-                save(state, nit)
-            if callback is not None:
-                try:
-                    callback(IterationInfo(nit, row, state, solver.params(state)))
-                except StopIteration:
-                    status, message = Status.STOPPED_BY_CALLBACK, f"stopped by the callback after iteration {nit}"
+        while nit < max_iter or lost is not None:
+            try:
+                if lost is not None:
+                    if len(restores) >= max_restores:
+                        where = "none" if restore_point is None else "{} (iteration {})".format(*restore_point)
+                        status = Status.STATE_LOST
+                        message = f"{lost}; not restored (max_restores={max_restores}); checkpoint: {where}"
+                        break
+                    restores.append(f"{lost}; restored iteration {restore_point[1] if restore_point else 0}")
+                    lost = None
+                    state, nit, history = restore()
+                t0 = time.perf_counter()
+                new_state = solver.step(state, data, options)
+                synchronize(xp)
+                seconds = time.perf_counter() - t0
+                row = {"iteration": nit + 1}
+                row.update(solver.diagnostics(new_state, data, options))
+                row.update(_evaluate(problem, solver.params(new_state), data))
+                row["seconds"] = seconds
+                if not all(math.isfinite(row[k]) for k in ("objective", "residual", "train_loss")):
+                    history.append(row)
+                    status = Status.DIVERGED
+                    message = (f"diverged at iteration {nit + 1} (non-finite objective, residual or loss); "
+                               f"the state after iteration {nit} is returned")
                     break
+                if solver.end_iteration is not None:
+                    new_state = solver.end_iteration(new_state, row, options)
+                history.append(row)
+                state, nit = new_state, nit + 1
+                if checkpoint_every and nit % checkpoint_every == 0:
+                    save(state, nit)
+                if callback is not None:
+                    try:
+                        callback(IterationInfo(nit, row, state, solver.params(state)))
+                    except StopIteration:
+                        status, message = Status.STOPPED_BY_CALLBACK, f"stopped by the callback after iteration {nit}"
+                        break
+            except StateLost as exc:
+                lost = exc
     except KeyboardInterrupt:
         history.truncate(nit)
         status, message = Status.INTERRUPTED, f"interrupted; the state after iteration {nit} is returned"
@@ -214,16 +273,22 @@ def minimize(
         history.truncate(nit)
         save(state, nit)
         history = diverged_history
+    elif status is Status.STATE_LOST:
+        # the state is gone: keep the last checkpoint as it is and return no state
+        history.truncate(nit)
     else:
         save(state, nit)
+    if restores:
+        message += " (" + "; ".join(restores) + ")"
     solve_seconds = time.perf_counter() - t_solve
+    gone = status is Status.STATE_LOST
     return Result(
         solver=solver.name,
         status=status,
         message=message,
         nit=nit,
-        params=solver.params(state),
-        state=state,
+        params=[] if gone else solver.params(state),
+        state=None if gone else state,
         history=history,
         options=dataclasses.asdict(options),
         timings={"setup": setup_seconds, "solve": solve_seconds},

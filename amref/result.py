@@ -55,6 +55,9 @@ class Status(str, enum.Enum):
     """An iterate or a monitored scalar became NaN or inf; the last finite state is kept."""
     INTERRUPTED = "interrupted"
     """KeyboardInterrupt; the last completed iteration is kept (and checkpointed if asked)."""
+    STATE_LOST = "state_lost"
+    """Part of the state was lost (a worker died) more often than ``max_restores`` allowed; the last
+    checkpoint is kept untouched and resumable, the result has no state and no params."""
 
     @property
     def success(self) -> bool:
