@@ -195,7 +195,7 @@ def spmm(A: Any, X: Array) -> Array:
         raise TypeError("spmm expects a scipy.sparse matrix as its first argument")
     xp = namespace(X)
     if is_numpy(xp):
-        return np.asarray(A @ X)
+        return np.asarray(A.astype(X.dtype, copy=False) @ X)  # a float64 A would promote float32 X
     if is_cupy(xp):
         import cupyx.scipy.sparse as csp
 

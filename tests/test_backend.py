@@ -44,3 +44,9 @@ def test_spmm_matches_dense(xp, rng):
     np.testing.assert_allclose(backend.to_host(got), A.toarray() @ X, rtol=1e-12)
     with pytest.raises(TypeError):
         backend.spmm(A.toarray(), X)
+
+
+def test_spmm_keeps_the_dense_dtype(xp, rng):
+    A = sp.random(5, 5, density=0.5, random_state=2, format="csr")  # float64
+    X = backend.from_host(rng.normal(size=(5, 3)), xp, dtype="float32")
+    assert backend.spmm(A, X).dtype == xp.float32

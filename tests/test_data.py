@@ -146,3 +146,13 @@ def test_real_pubmed_is_a_clear_missing_file_error_offline():
     require_data("pubmed")
     with pytest.raises(DataError, match=r"pubmed/ind\.pubmed\.allx is not in the data directory .*download=False"):
         load_dataset("pubmed", download=False)
+
+
+def test_graph_dataset_float32_end_to_end():
+    from conftest import require_data
+
+    require_data("cora")
+    import amref
+
+    d = amref.load_dataset("cora", dtype="float32")
+    assert d.x_train.dtype == d.y_train.dtype == d.x_test.dtype == np.float32
