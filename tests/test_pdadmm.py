@@ -38,6 +38,19 @@ def layer_setup(rng, n_in=4, n_out=3, N=6):
     )
 
 
+def _p_block(s, rho, nu):
+    """φ(p) = (ν/2)‖z − W p − b‖² + ⟨u_{l−1}, p − q_{l−1}⟩ + (ρ/2)‖p − q_{l−1}‖² and its gradient at s["p"]."""
+
+    def phi(p):
+        r = s["z"] - s["W"] @ p - s["b"]
+        return 0.5 * nu * np.sum(r * r) + np.sum(s["u_prev"] * (p - s["q_prev"])) + 0.5 * rho * np.sum(
+            (p - s["q_prev"]) ** 2)
+
+    g = -nu * s["W"].T @ (s["z"] - s["W"] @ s["p"] - s["b"]) + s["u_prev"] + rho * (s["p"] - s["q_prev"])
+    return phi, g
+
+
+
 # ----------------------------------------------------------------------------- subproblems
 @pytest.mark.parametrize("max_doublings", [None, 3])
 def test_update_p_equals_literal_backtracking(rng, max_doublings):
@@ -46,12 +59,7 @@ def test_update_p_equals_literal_backtracking(rng, max_doublings):
     opts = PdADMMOptions(rho=rho, nu=nu, p_step0=0.01, max_doublings=max_doublings)
     m = s["W"] @ s["p"] + s["b"]
 
-    def phi(p):
-        r = s["z"] - s["W"] @ p - s["b"]
-        return 0.5 * nu * np.sum(r * r) + np.sum(s["u_prev"] * (p - s["q_prev"])) + 0.5 * rho * np.sum(
-            (p - s["q_prev"]) ** 2)
-
-    g = -nu * s["W"].T @ (s["z"] - m) + s["u_prev"] + rho * (s["p"] - s["q_prev"])
+    phi, g = _p_block(s, rho, nu)
     want, want_t, ok = doubling_search(phi, s["p"], g, 0.01, max_tests=(max_doublings or 60) + 1)
     p_new, m_new, tau = pd.update_p(s["p"], s["W"], m, s["z"], s["q_prev"], s["u_prev"], rho, nu, opts)
     np.testing.assert_allclose(p_new, want, atol=1e-12)
@@ -71,12 +79,7 @@ def test_quantized_update_p_equals_literal_projected_backtracking(rng, grid):
     opts = PdADMMGQOptions(rho=rho, nu=nu, p_step0=0.05, levels=grid)
     m = s["W"] @ s["p"] + s["b"]
 
-    def phi(p):
-        r = s["z"] - s["W"] @ p - s["b"]
-        return 0.5 * nu * np.sum(r * r) + np.sum(s["u_prev"] * (p - s["q_prev"])) + 0.5 * rho * np.sum(
-            (p - s["q_prev"]) ** 2)
-
-    g = -nu * s["W"].T @ (s["z"] - m) + s["u_prev"] + rho * (s["p"] - s["q_prev"])
+    phi, g = _p_block(s, rho, nu)
     want, want_t, ok = doubling_search(phi, s["p"], g, 0.05, max_tests=65, project=lambda v: project(v, grid))
     assert ok
     p_new, m_new, tau = pd.update_p(s["p"], s["W"], m, s["z"], s["q_prev"], s["u_prev"], rho, nu, opts)

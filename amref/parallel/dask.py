@@ -331,10 +331,7 @@ class DaskRunner:
     def diagnostics(self, state: DaskState, data, options) -> dict:
         """The serial solver's diagnostics, summed from the layers' reports, with measured bytes."""
         parts = self._gather(state, list(state.reports))
-        total: dict = {}
-        for part in parts:
-            for k, v in part.items():
-                total[k] = total.get(k, 0.0) + v
+        total = pdadmm.sum_layer_diagnostics(parts)
         w = state.workers
         between = 0.0
         for l, part in enumerate(parts):
@@ -343,17 +340,10 @@ class DaskRunner:
             if l < len(parts) - 1 and w[l] != w[l + 1]:
                 between += part["bytes_q"] + part["bytes_u"]
         sent = total["bytes_p"] + total["bytes_q"] + total["bytes_u"]
-        return {
-            "objective": total["objective"],
-            "residual": total["residual"],
-            "residual_norm_sum": total["residual_norm"],
-            "rho": state.rho,
-            "nu": state.nu,
-            "zl_iterations": parts[-1]["zl_iterations"],
-            "bytes_sent": sent,
-            **({"off_grid": total["off_grid"]} if "off_grid" in total else {}),
-            "bytes_between_workers": between,
-        }
+        row = pdadmm.diagnostics_row(total, rho=state.rho, nu=state.nu, zl_iterations=parts[-1]["zl_iterations"],
+                                     bytes_sent=sent)
+        row["bytes_between_workers"] = between
+        return row
 
     def params(self, state: DaskState):
         """``[W_1, b_1, …]`` gathered here (the driver evaluates accuracy with them)."""

@@ -534,31 +534,43 @@ def step(state: PdADMMState, data, options: PdADMMOptions) -> PdADMMState:
     return dataclasses.replace(state, blocks=new, iteration=state.iteration + 1)
 
 
+def sum_layer_diagnostics(parts: list[dict]) -> dict:
+    """Key-wise sum over layers of :func:`layer_diagnostics` reports (what any runner adds up)."""
+    total: dict = {}
+    for part in parts:
+        for k, v in part.items():
+            total[k] = total.get(k, 0.0) + v
+    return total
+
+
+def diagnostics_row(total: dict, *, rho: float, nu: float, zl_iterations: int, bytes_sent: float) -> dict:
+    """The history row of an iteration from the layer sums (shared by the serial and the dask runner)."""
+    return {
+        "objective": total["objective"],
+        "residual": total["residual"],
+        "residual_norm_sum": total["residual_norm"],
+        "rho": rho,
+        "nu": nu,
+        "zl_iterations": zl_iterations,
+        "bytes_sent": bytes_sent,
+        **({"off_grid": total["off_grid"]} if "off_grid" in total else {}),
+    }
+
+
 def diagnostics(state: PdADMMState, data, options: PdADMMOptions) -> dict:
     """Sums of :func:`layer_diagnostics`: ``objective`` = L_ρ (β_ρ when p ∈ Δ), ``residual`` =
     Σ‖p_{l+1} − q_l‖² (the pdADMM-G code's ``linear_r``), ``residual_norm_sum`` = Σ‖p_{l+1} − q_l‖
     (pdADMM Fig 4), ρ, ν, z_L inner iterations and ``bytes_sent``, the bytes the boundary arrays p, q, u
     take per iteration in the working dtype (quantized variables as integer codes)."""
     blocks, L = state.blocks, len(state.blocks)
-    total: dict = {}
-    for i, block in enumerate(blocks):
-        part = layer_diagnostics(block, blocks[i + 1].p if i < L - 1 else None, rho=state.rho, nu=state.nu,
-                                 options=options, y=data.y_train if i == L - 1 else None)
-        for k, v in part.items():
-            total[k] = total.get(k, 0.0) + v
+    parts = [layer_diagnostics(block, blocks[i + 1].p if i < L - 1 else None, rho=state.rho, nu=state.nu,
+                               options=options, y=data.y_train if i == L - 1 else None)
+             for i, block in enumerate(blocks)]
     widths = [blocks[0].W.shape[1]] + [blk.W.shape[0] for blk in blocks]
     sent = boundary_bytes(widths, data.x_train.shape[1], dtype=dtype_name(data.x_train),
                           quantize=options.quantize, grid=options.levels)
-    return {
-        "objective": total["objective"],
-        "residual": total["residual"],
-        "residual_norm_sum": total["residual_norm"],
-        "rho": state.rho,
-        "nu": state.nu,
-        "zl_iterations": blocks[-1].zl_iterations,
-        "bytes_sent": sent["total"],
-        **({"off_grid": total["off_grid"]} if "off_grid" in total else {}),
-    }
+    return diagnostics_row(sum_layer_diagnostics(parts), rho=state.rho, nu=state.nu,
+                           zl_iterations=blocks[-1].zl_iterations, bytes_sent=sent["total"])
 
 
 def end_iteration(state: PdADMMState, row: dict, options: PdADMMOptions) -> PdADMMState:
