@@ -1,4 +1,4 @@
-"""asv benchmarks for issue 4: one iteration of mDLAM, pdADMM, pdADMM-G-Q; pdADMM's per-layer halves;
+"""asv: one iteration of mDLAM, pdADMM, pdADMM-G-Q; pdADMM's per-layer halves;
 quantization against the p-step it belongs to; bytes per iteration (``track_``).
 
 Sizes are MNIST-like (196 features, 10 classes) and small enough for ``asv run --quick`` on 2 cores.
