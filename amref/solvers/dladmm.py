@@ -65,7 +65,8 @@ from ..driver import SolverSpec
 from ..flops import MatrixProduct, flops
 from ..losses import CROSS_ENTROPY_LIPSCHITZ, cross_entropy
 from ..problem import MLP, Params, join_params, label_targets, split_params
-from .subproblems import ZLOptions, doubling_step, relu_prox, solve_zl
+from .subproblems import (ZLOptions, bias_step, linearized_input_step, linearized_weight_step, relu_prox,
+                          solve_zl)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,52 +196,34 @@ class DlADMMState:
 def update_W(W, a_prev, m, target, weight, theta0, options):
     """Eq 9 (backward) / Eq 11 (forward): ``W⁺ = W − ∇_Wφ/θ``, θ by backtracking (Algorithms 3, 4).
 
-    φ(W) = (w/2)‖t − W a_{l−1} − b‖², so ``∇_Wφ = −w (t − m) a_{l−1}ᵀ`` and ⟨G, HG⟩ = w‖G a_{l−1}‖²:
-    the product G a_{l−1} gives both the backtracking threshold and the new m = m − G a_{l−1}/θ.
-    Returns ``(W⁺, m⁺, θ)``.
+    φ(W) = (w/2)‖t − W a_{l−1} − b‖², ``∇_Wφ = −w (t − m) a_{l−1}ᵀ``; the backtracking is closed form
+    (:func:`~amref.solvers.subproblems.linearized_weight_step`). Returns ``(W⁺, m⁺, θ)``.
     """
-    G = (-weight) * ((target - m) @ a_prev.T)
-    Ga = G @ a_prev
-    theta, ok = doubling_step(
-        theta0, weight * sum_of_squares(Ga), sum_of_squares(G), options.backtrack_factor, options.max_doublings
-    )
-    if not ok:
-        return W, m, theta
-    return W - G / theta, m - Ga / theta, theta
+    return linearized_weight_step(W, a_prev, m, target, weight, theta0, factor=options.backtrack_factor,
+                                  max_doublings=options.max_doublings)
 
 
 def update_b(b, m, target, options):
     """Eq 6 / Eq 12 (l < L) and Eq 7 / Eq 13 (l = L): the bias block of φ(b) = (w/2)‖t − W a − b1ᵀ‖².
 
     ``"exact"``: b⁺ = b + mean_j(t − m)_j (the minimiser). ``"paper-literal"``: b⁺ = b − ∇_bφ/B with
-    B = w as printed (ν, or ρ for the last layer), i.e. b + Σ_j (t − m)_j. Neither depends on the
-    weight w itself. Returns ``(b⁺, m⁺)``.
+    B = w as printed (ν, or ρ for the last layer), i.e. b + Σ_j (t − m)_j
+    (:func:`~amref.solvers.subproblems.bias_step`). Returns ``(b⁺, m⁺)``.
     """
-    xp = namespace(b, m, target)
-    r = target - m
-    if options.bias_step == "exact":
-        delta = xp.mean(r, axis=1, keepdims=True)
-    else:
-        delta = xp.sum(r, axis=1, keepdims=True)
-    return b + delta, m + delta
+    return bias_step(b, m, target, options.bias_step)
 
 
 def update_a(a, f_z, W_next, m_next, target_next, weight_next, nu, tau0, options):
     """Eq 3 (backward) / Eq 16 (forward): ``a⁺ = a − ∇_aφ/τ``, τ by backtracking (Algorithms 2, 5).
 
     φ(a) = (w_{l+1}/2)‖t_{l+1} − W_{l+1} a − b_{l+1}‖² + (ν/2)‖a − f(z_l)‖², so
-    ``∇_aφ = −w_{l+1} W_{l+1}ᵀ(t_{l+1} − m_{l+1}) + ν(a − f(z_l))`` and
-    ⟨g, Hg⟩ = w_{l+1}‖W_{l+1} g‖² + ν‖g‖²; W_{l+1} g also updates m_{l+1}. Returns ``(a⁺, m_{l+1}⁺, τ)``.
+    ``∇_aφ = −w_{l+1} W_{l+1}ᵀ(t_{l+1} − m_{l+1}) + ν(a − f(z_l))`` and the Hessian is
+    ``w_{l+1} W_{l+1}ᵀW_{l+1} + νI`` (:func:`~amref.solvers.subproblems.linearized_input_step`).
+    Returns ``(a⁺, m_{l+1}⁺, τ)``.
     """
     g = ((-weight_next) * W_next).T @ (target_next - m_next) + nu * (a - f_z)
-    Wg = W_next @ g
-    gg = sum_of_squares(g)
-    tau, ok = doubling_step(
-        tau0, weight_next * sum_of_squares(Wg) + nu * gg, gg, options.backtrack_factor, options.max_doublings
-    )
-    if not ok:
-        return a, m_next, tau
-    return a - g / tau, m_next - Wg / tau, tau
+    return linearized_input_step(a, g, W_next, m_next, weight_next, nu, tau0, factor=options.backtrack_factor,
+                                 max_doublings=options.max_doublings)
 
 
 def update_z_hidden(m, a, options):

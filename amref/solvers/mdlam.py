@@ -80,7 +80,7 @@ from ..backend import Array, namespace, sum_of_squares
 from ..driver import SolverSpec
 from ..losses import cross_entropy
 from ..problem import MLP, Params, join_params, label_targets, split_params
-from .subproblems import ZLOptions, doubling_step, solve_zl
+from .subproblems import ZLOptions, bias_step, linearized_weight_step, solve_zl
 
 
 @dataclasses.dataclass(frozen=True)
@@ -214,14 +214,8 @@ def update_W(W, W_prev, a_prev, m, z, b, omega, theta0, rho, options):
         return value + 0.5 * mu * sum_of_squares(Wx) if mu else value
 
     def prox_linear(W0, m0):
-        G = -rho * ((z - m0) @ a_prev.T)
-        if mu:
-            G = G + mu * W0
-        Ga = G @ a_prev
-        GG = sum_of_squares(G)
-        theta, ok = doubling_step(theta0, rho * sum_of_squares(Ga) + mu * GG, GG,
-                                  options.backtrack_factor, options.max_doublings)
-        return (W0 - G / theta, m0 - Ga / theta) if ok else (W0, m0)
+        return linearized_weight_step(W0, a_prev, m0, z, rho, theta0, decay=mu, factor=options.backtrack_factor,
+                                      max_doublings=options.max_doublings)[:2]
 
     if omega != 0.0:
         W_hat = W + omega * (W - W_prev)
@@ -239,9 +233,7 @@ def update_b(b, m, z, options):
     (ρ/2)‖z − W a − b1ᵀ‖². Returns ``(b⁺, m⁺)``."""
     if not options.update_bias:
         return b, m
-    xp = namespace(b, m, z)
-    delta = xp.mean(z - m, axis=1, keepdims=True)
-    return b + delta, m + delta
+    return bias_step(b, m, z, "exact")
 
 
 def band_z(m, a, eps, options):

@@ -108,7 +108,8 @@ from ..driver import SolverSpec
 from ..losses import cross_entropy
 from ..problem import MLP, Params, join_params, label_targets
 from ..quantize import PAPER_LEVELS, Grid, as_grid, boundary_bytes, on_grid, project
-from .subproblems import ZLOptions, doubling_step, relu_prox, solve_zl
+from .subproblems import (ZLOptions, bias_step, linearized_input_step, linearized_weight_step, relu_prox,
+                          solve_zl)
 
 Quantize = Literal["p", "q", "pq"]
 
@@ -280,13 +281,8 @@ def update_p(p, W, m, z, q_prev, u_prev, rho, nu, options):
     g = -nu * (W.T @ (z - m)) + u_prev + rho * (p - q_prev)
     if options.quantize_p:
         return _quantized_p_step(p, g, W, m, rho, nu, options)
-    Wg = W @ g
-    gg = sum_of_squares(g)
-    tau, ok = doubling_step(options.p_step0, nu * sum_of_squares(Wg) + rho * gg, gg,
-                            options.backtrack_factor, options.max_doublings)
-    if not ok:
-        return p, m, tau
-    return p - g / tau, m - Wg / tau, tau
+    return linearized_input_step(p, g, W, m, nu, rho, options.p_step0, factor=options.backtrack_factor,
+                                 max_doublings=options.max_doublings)
 
 
 def _quantized_p_step(p, g, W, m, rho, nu, options):
@@ -308,32 +304,20 @@ def _quantized_p_step(p, g, W, m, rho, nu, options):
 def update_W(W, p, m, z, nu, options):
     """Algorithm 1 step 2: ``W⁺ = W − G/θ`` with ``G = −ν(z − m)pᵀ + μW``, θ by backtracking (closed form).
 
-    φ(W) = (ν/2)‖z − W p − b‖² + (μ/2)‖W‖²; ⟨G,HG⟩ = ν‖Gp‖² + μ‖G‖², and Gp also updates m.
-    Returns ``(W⁺, m⁺, θ)``.
+    φ(W) = (ν/2)‖z − W p − b‖² + (μ/2)‖W‖²; ⟨G,HG⟩ = ν‖Gp‖² + μ‖G‖², and Gp also updates m
+    (:func:`~amref.solvers.subproblems.linearized_weight_step`). Returns ``(W⁺, m⁺, θ)``.
     """
-    mu = options.weight_decay
-    G = -nu * ((z - m) @ p.T)
-    if mu:
-        G = G + mu * W
-    Gp = G @ p
-    GG = sum_of_squares(G)
-    theta, ok = doubling_step(options.W_step0, nu * sum_of_squares(Gp) + mu * GG, GG,
-                              options.backtrack_factor, options.max_doublings)
-    if not ok:
-        return W, m, theta
-    return W - G / theta, m - Gp / theta, theta
+    return linearized_weight_step(W, p, m, z, nu, options.W_step0, decay=options.weight_decay,
+                                  factor=options.backtrack_factor, max_doublings=options.max_doublings)
 
 
 def update_b(b, m, z, options):
     """Algorithm 1 step 3: the b-block of (ν/2)‖z − W p − b1ᵀ‖².
 
     ``"exact"``: ``b⁺ = b + mean_j(z − m)_j`` (the minimiser; the code's column mean). ``"paper-literal"``:
-    ``b⁺ = b − ∇_bφ/ν = b + Σ_j (z − m)_j``. Returns ``(b⁺, m⁺)``.
+    ``b⁺ = b − ∇_bφ/ν = b + Σ_j (z − m)_j`` (:func:`~amref.solvers.subproblems.bias_step`). Returns ``(b⁺, m⁺)``.
     """
-    xp = namespace(b, m, z)
-    r = z - m
-    delta = xp.mean(r, axis=1, keepdims=True) if options.bias_step == "exact" else xp.sum(r, axis=1, keepdims=True)
-    return b + delta, m + delta
+    return bias_step(b, m, z, options.bias_step)
 
 
 def update_z_hidden(m, q, z_prev, options):

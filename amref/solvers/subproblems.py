@@ -11,6 +11,8 @@ doubling_search     the literal loop above, bounded, kept as the reference the c
                     against (and for non-quadratic or projected blocks).
 relu_prox           argmin_z α(z−m)² + β(a − relu z)² + δ(z − z_prev)², elementwise: the best point of
                     each branch (z ≤ 0, z ≥ 0), compared on the **full** objective.
+linearized_*_step   one prox-linear step on a weight block or an input block of a linear layer, with the
+                    closed-form backtracking; bias_step the exact (or paper-literal) bias block.
 solve_zl            argmin_z R(z; y) + ρ/2‖z − m‖² (the output-layer z_L subproblem): FISTA with the
                     provably safe step 1/H = 2 (the papers' method), or per-column Newton (exact).
 loss_prox           the same subproblem for any output loss of :mod:`amref.losses`: closed forms for
@@ -27,7 +29,7 @@ import math
 from typing import Callable, Literal
 
 from .. import kernels
-from ..backend import Array, eps, namespace
+from ..backend import Array, eps, namespace, sum_of_squares
 from ..losses import CROSS_ENTROPY_LIPSCHITZ, cross_entropy_and_grad, cross_entropy_columns, log_softmax, softmax
 
 
@@ -110,6 +112,86 @@ def doubling_search(
             return x, t, True
         t *= factor
     return x0, t, False
+
+
+# ----------------------------------------------------------------------------- linear-layer blocks
+def linearized_weight_step(
+    W: Array,
+    a: Array,
+    m: Array,
+    target: Array,
+    weight: float,
+    t0: float,
+    *,
+    decay: float = 0.0,
+    factor: float = 2.0,
+    max_doublings: int | None = None,
+) -> tuple[Array, Array, float]:
+    """One prox-linear step on the weight block ``φ(W) = (w/2)‖t − W a − b1ᵀ‖² + (μ/2)‖W‖²``.
+
+    ``W⁺ = W − G/θ`` with ``G = ∇φ(W) = −w (t − m) aᵀ + μW`` (m = W a + b1ᵀ, kept by the caller) and θ the
+    constant the doubling backtracking accepts, in closed form: for this quadratic ⟨G, HG⟩ = w‖G a‖² + μ‖G‖²,
+    and the product G a gives both that and the new ``m⁺ = m − G a/θ``. This is the W-step of dlADMM
+    (Eqs 9, 11), pdADMM (step 2) and mDLAM; each paper's module documents its own instance.
+
+    Returns
+    -------
+    (W⁺, m⁺, θ)
+        W and m unchanged when ``max_doublings`` was hit.
+    """
+    G = (-weight) * ((target - m) @ a.T)
+    if decay:
+        G = G + decay * W
+    Ga = G @ a
+    GG = sum_of_squares(G)
+    theta, ok = doubling_step(t0, weight * sum_of_squares(Ga) + decay * GG, GG, factor, max_doublings)
+    if not ok:
+        return W, m, theta
+    return W - G / theta, m - Ga / theta, theta
+
+
+def linearized_input_step(
+    x: Array,
+    g: Array,
+    W: Array,
+    m: Array,
+    weight: float,
+    shift: float,
+    t0: float,
+    *,
+    factor: float = 2.0,
+    max_doublings: int | None = None,
+) -> tuple[Array, Array, float]:
+    """One prox-linear step ``x⁺ = x − g/τ`` on a block that enters the next layer as ``m = W x + b1ᵀ``.
+
+    The block objective is ``(w/2)‖t − W x − b‖²`` plus a term whose Hessian is ``shift · I`` (dlADMM's
+    ``(ν/2)‖a − f(z)‖²``, pdADMM's ``⟨u, p − q⟩ + (ρ/2)‖p − q‖²``); the caller computes the gradient ``g``
+    from its paper's equation. ⟨g, Hg⟩ = w‖W g‖² + shift‖g‖², so τ is the closed-form doubling constant and
+    ``W g`` also gives ``m⁺ = m − W g/τ``. Returns ``(x⁺, m⁺, τ)`` (unchanged when the cap was hit).
+    """
+    Wg = W @ g
+    gg = sum_of_squares(g)
+    tau, ok = doubling_step(t0, weight * sum_of_squares(Wg) + shift * gg, gg, factor, max_doublings)
+    if not ok:
+        return x, m, tau
+    return x - g / tau, m - Wg / tau, tau
+
+
+def bias_step(b: Array, m: Array, target: Array, rule: str = "exact") -> tuple[Array, Array]:
+    """The bias block of ``(w/2)‖t − W a − b1ᵀ‖²`` (its minimiser does not depend on w).
+
+    ``"exact"``: ``b⁺ = b + mean_j (t − m)_j``, the block minimiser (the released codes' column mean, and
+    the papers' model ``U(b; B)`` with the smallest B = wN that majorises a loss summed over N samples).
+    ``"paper-literal"``: ``b⁺ = b − ∇_bφ/B`` with B = w as the papers print it, i.e. ``b + Σ_j (t − m)_j``;
+    with summed losses it overshoots by a factor N (it diverges for N > 2) and is kept so that can be checked.
+    Returns ``(b⁺, m⁺)``.
+    """
+    if rule not in ("exact", "paper-literal"):
+        raise ValueError(f"bias step must be 'exact' or 'paper-literal', got {rule!r}")
+    xp = namespace(b, m, target)
+    r = target - m
+    delta = xp.mean(r, axis=1, keepdims=True) if rule == "exact" else xp.sum(r, axis=1, keepdims=True)
+    return b + delta, m + delta
 
 
 # ----------------------------------------------------------------------------- ReLU z-subproblem
