@@ -177,7 +177,7 @@ class Result:
             f"   residual: {h.last('residual'):.6g}",
             f" train acc.: {h.last('train_accuracy'):.4f}",
             f"  test acc.: {h.last('test_accuracy'):.4f}",
-            f"    timings: " + ", ".join(f"{k} {v:.3g} s" for k, v in self.timings.items()),
+            "    timings: " + ", ".join(f"{k} {v:.3g} s" for k, v in self.timings.items()),
         ]
         return "\n".join(lines)
 

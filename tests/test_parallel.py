@@ -20,7 +20,7 @@ from amref import checkpoint as ckpt
 from amref.backend import get_namespace
 from amref.cli import main
 from amref.parallel import SerialRunner, check_runner, open_runner
-from amref.parallel.messages import Message, decode, encode
+from amref.parallel.messages import decode, encode
 from amref.quantize import CODE_LEVELS, PAPER_LEVELS, Grid, boundary_bytes, project
 from amref.solvers.pdadmm import PdADMMOptions
 from amref.solvers.pdadmm_g import PdADMMGOptions, PdADMMGQOptions
