@@ -141,8 +141,13 @@ class MLP:
 
     # ------------------------------------------------------------------ forward pass
     def forward(self, params: Params, x: Array) -> Array:
-        """Logits z_L of the plain forward pass a_l = relu(W_l a_{l-1} + b_l)."""
-        return self.hidden(params, x)[0][-1]
+        """Logits z_L of the plain forward pass a_l = relu(W_l a_{l-1} + b_l) (keeps one layer at a time)."""
+        f = _activation(self.activation)
+        Ws, bs = split_params(params)
+        a = x
+        for W, b in zip(Ws[:-1], bs[:-1]):
+            a = f(W @ a + b)
+        return Ws[-1] @ a + bs[-1]
 
     def hidden(self, params: Params, x: Array) -> tuple[list[Array], list[Array]]:
         """Forward pass keeping every layer: ``(zs, as_)`` with z_1…z_L and a_0=x, a_1…a_{L-1}."""
