@@ -21,9 +21,10 @@ SAMPLES = 2000
 
 
 class OneIteration:
-    """``step`` of each solver on a 196-w-w-w-10 net, N = 2000 MNIST-shaped samples."""
+    """``step`` of each solver on a 196-w-w-w-10 net, N = 2000 MNIST-shaped samples, with its paper's loss."""
 
-    params = (["dladmm", "mdlam", "pdadmm", "pdadmm-g-q"], grid([100, 500]), grid(["float64", "float32"]),
+    params = (["dladmm", "mdlam", "pdadmm", "pdadmm-g-q", "taylor-admm", "bcd"], grid([100, 500]),
+              grid(["float64", "float32"]),
               ["numpy", "cupy"])
     param_names = ["solver", "width", "dtype", "backend"]
     timeout = 300
@@ -32,7 +33,7 @@ class OneIteration:
         self.xp = namespace_or_skip(backend)
         self.spec = get_solver(solver)
         self.data = mnist_like(196, SAMPLES, 10, dtype, self.xp)
-        problem = amref.MLP((196, width, width, width, 10))
+        problem = amref.MLP((196, width, width, width, 10), loss=self.spec.paper_loss)
         self.options = self.spec.options_class()
         params = problem.init_params(0, xp=self.xp, dtype=dtype)
         state = self.spec.init_state(problem, self.data, params, self.options)
