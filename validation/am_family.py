@@ -28,9 +28,11 @@ import math
 import os
 import statistics
 
-from common import Report, monotone_fraction, out_dir, save_run
+from common import Report, add_data_options, load, monotone_fraction, out_dir, save_run
 
 import amref
+from amref.backend import device as array_device
+from amref.backend import namespace
 from amref.plotting import plot_runs
 from amref.problem import MLP
 from amref.solvers.bcd import BCDOptions, released_code_init
@@ -90,7 +92,7 @@ def main(argv=None):
     p.add_argument("--runs", default="", help="comma-separated run names to keep (default: all)")
     p.add_argument("--iterations", type=int, default=None, help="override the number of iterations")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-dir", default=None)
+    add_data_options(p)
     args = p.parse_args(argv)
     keep = {s for s in args.runs.split(",") if s}
 
@@ -101,16 +103,16 @@ def main(argv=None):
     for part in args.part.split(","):
         n_train, n_test, hidden, iters, dtype = SIZES[(part, args.quick)]
         iters = args.iterations or iters
-        data = amref.load_dataset("mnist", data_dir=args.data_dir, train_size=n_train, test_size=n_test,
-                                  dtype=dtype, download=False)
+        data = load("mnist", args, train_size=n_train, test_size=n_test, dtype=dtype)
+        on = dict(xp=namespace(data.x_train), device=array_device(data.x_train), dtype=dtype)
         widths = (data.n_features, *hidden, data.n_classes)
         rows, runs = [], []
         for name, solver, loss, opts, init, paper in runs_for(part):
             if keep and name not in keep:
                 continue
             problem = MLP(widths, loss=loss)
-            params = (released_code_init(problem, args.seed, dtype=dtype) if init == "bcd-code"
-                      else problem.init_params(args.seed, dtype=dtype))
+            params = (released_code_init(problem, args.seed, **on) if init == "bcd-code"
+                      else problem.init_params(args.seed, **on))
             res = amref.minimize(amref.get_solver(solver), problem, data, opts, max_iter=iters, params=params)
             h = res.history
             runs.append(save_run(res, os.path.join(out, f"{part}-{name}.json"), label=name, dataset="mnist",

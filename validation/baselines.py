@@ -29,7 +29,7 @@ import itertools
 import os
 import time
 
-from common import Report, out_dir, save_run
+from common import Report, add_data_options, load, out_dir, save_run
 
 import amref
 from amref import optim
@@ -63,7 +63,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="reduced sizes (minutes on 2 cores)")
     p.add_argument("--datasets", default="mnist,fashion-mnist")
-    p.add_argument("--data-dir", default=None)
+    add_data_options(p)
     p.add_argument("--dtype", default="float32", choices=("float32", "float64"))
     p.add_argument("--threads", type=int, default=None, help="limit BLAS threads (helps on busy machines)")
     p.add_argument("--methods", default=",".join(label for label, _ in METHODS), help="subset, e.g. Adagrad,Adadelta")
@@ -91,8 +91,7 @@ def main(argv=None):
 
     rows, verdicts = [], []
     for name in args.datasets.split(","):
-        data = amref.load_dataset(name, data_dir=args.data_dir, train_size=n_train, test_size=n_test,
-                                  dtype=args.dtype, download=False)
+        data = load(name, args, train_size=n_train, test_size=n_test, dtype=args.dtype)
         problem = MLP((data.n_features, width, width, data.n_classes))
         runs, train_acc, test_acc = [], {}, {}
         for label, solver in methods:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import math
@@ -14,6 +15,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # run from a checkout without installing
 
 import amref  # noqa: E402
+
+
+def add_data_options(parser: argparse.ArgumentParser) -> None:
+    """``--data-dir`` and ``--backend`` (``numpy``, ``cupy``, or ``array_api_strict`` for a CPU check of the
+    generic path): every script loads on the host and makes one explicit move to the chosen namespace."""
+    parser.add_argument("--data-dir", default=None, help="dataset folder (default: AMREF_DATA_DIR)")
+    parser.add_argument("--backend", default="numpy", choices=("numpy", "cupy", "array_api_strict"),
+                        help="array backend for the runs (cupy needs a CUDA device)")
+
+
+def load(name: str, args: argparse.Namespace, **kwargs: Any) -> "amref.data.Dataset":
+    """``amref.load_dataset(name, ...)`` from ``args.data_dir`` without downloading, moved to ``args.backend``."""
+    data = amref.load_dataset(name, data_dir=args.data_dir, download=False, **kwargs)
+    return data if args.backend == "numpy" else data.to(args.backend)
 
 
 def out_dir(name: str) -> str:

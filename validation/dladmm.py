@@ -22,7 +22,7 @@ import argparse
 import math
 import os
 
-from common import Report, monotone_fraction, out_dir, save_run
+from common import Report, add_data_options, load, monotone_fraction, out_dir, save_run
 
 import amref
 from amref.plotting import plot_runs
@@ -40,7 +40,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="reduced sizes (minutes on 2 cores)")
     p.add_argument("--datasets", default="mnist,fashion-mnist")
-    p.add_argument("--data-dir", default=None)
+    add_data_options(p)
     p.add_argument("--dtype", default="float32", choices=("float32", "float64"))
     p.add_argument("--zl-solver", default="newton", choices=("fista", "newton"),
                    help="z_L solver (Newton is exact and fast; FISTA is the paper's method)")
@@ -61,14 +61,13 @@ def main(argv=None):
                                                                    else "-" + "-".join(sorted(parts))))
     rep = Report("dlADMM (KDD 2019): paper vs amref", out, argv or [])
     rep.text(f"Network 784-{width}-{width}-10, {n_train or 'all'} training samples, {args.dtype}, "
-             f"z_L by {args.zl_solver}." + (" **Reduced size (--quick): not comparable to the paper's figures.**"
+             f"z_L by {args.zl_solver}, backend {args.backend}." + (" **Reduced size (--quick): not comparable to the paper's figures.**"
                                             if args.quick else ""))
     solver = amref.get_solver("dladmm")
     zl = ZLOptions(method=args.zl_solver)
     conv_rows, acc_rows = [], []
     for name in args.datasets.split(","):
-        data = amref.load_dataset(name, data_dir=args.data_dir, train_size=n_train, test_size=n_test,
-                                  dtype=args.dtype, download=False)
+        data = load(name, args, train_size=n_train, test_size=n_test, dtype=args.dtype)
         problem = MLP((data.n_features, width, width, data.n_classes))
         runs = []
         for rho in ((1.0, 1e-6) if "convergence" in parts else ()):

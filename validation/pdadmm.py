@@ -21,7 +21,7 @@ import sys
 import time
 
 import numpy as np
-from common import Report, out_dir, save_run
+from common import Report, add_data_options, load, out_dir, save_run
 
 import amref
 from amref.solvers.pdadmm import PdADMMOptions, lemma1_condition
@@ -32,11 +32,12 @@ PAPER = {"ln_objective": (10.7, 7.8), "ln_residual": (2.9, -0.3)}  # MNIST curve
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="3,000 training images, 30 epochs")
-    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--epochs", type=int, default=None, help="override the number of epochs")
+    add_data_options(ap)
     args = ap.parse_args(argv)
     n_train, n_test, epochs = (3000, 1000, 30) if args.quick else (None, None, 100)
-    data = amref.load_dataset("mnist", data_dir=args.data_dir, download=False, downsample=14, train_size=n_train,
-                              test_size=n_test)
+    epochs = args.epochs or epochs
+    data = load("mnist", args, downsample=14, train_size=n_train, test_size=n_test)
     problem = amref.MLP((data.n_features,) + (500,) * 9 + (data.n_classes,))
     out = out_dir("pdadmm-quick" if args.quick else "pdadmm")
     rep = Report("pdADMM (ICDM 2020) Fig 4: monotone objective and vanishing residual, paper vs amref", out,
