@@ -94,7 +94,11 @@ def test_update_Wb_are_exact_proximal_block_minimisers(xp, rng, wb_update):
     b_host = host(b)
     for r in range(n_out):
         f = lambda t: 0.5 * rho * np.sum((U[r] - W_used[r] @ V - t) ** 2) + 0.5 * alpha * (t - b0[r, 0]) ** 2  # noqa: E731
-        assert b_host[r, 0] == pytest.approx(minimize_scalar(f, options={"xtol": 1e-12}).x, abs=1e-8)
+        # Brent locates a minimiser from function values only to ~sqrt(eps) (its result moved by 2e-8
+        # between SciPy 1.17 and 1.18), so compare loosely in t and strictly in f: b must be at least as good
+        t_ref = minimize_scalar(f, options={"xtol": 1e-12}).x
+        assert b_host[r, 0] == pytest.approx(t_ref, abs=1e-6)
+        assert f(b_host[r, 0]) <= f(t_ref) + 1e-13 * abs(f(t_ref))
 
 
 def test_update_Wb_without_bias_keeps_b(rng):
