@@ -128,6 +128,25 @@ def test_newton_zl_float32(xp, rng):
     assert info.converged and z.dtype == xp.float32
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_newton_zl_saturated_columns_converge_fast(xp, rng, dtype):
+    # large |m| (as in dlADMM's first iterations): softmax saturates, F changes below its own rounding
+    # level, and a line search that ignored that stalled to the iteration cap (50 Newton steps)
+    C, N, rho = 10, 400, 1.0
+    m = rng.normal(scale=30.0, size=(C, N))
+    y = np.eye(C)[:, rng.integers(0, C, N)]
+    z, info = newton_zl(from_host(m, xp, dtype=dtype), from_host(y, xp, dtype=dtype), rho,
+                        from_host(m, xp, dtype=dtype), ZLOptions(method="newton"))
+    assert info.converged and info.iterations <= 8
+    z = to_host(z).astype(np.float64)
+    if dtype == "float64":
+        assert np.abs(softmax(z) - y + rho * (z - m)).max() < 1e-10  # first-order optimality, recomputed here
+    else:  # within float32 rounding of the float64 minimiser, column by column
+        z64, _ = newton_zl(m, y, rho, m, ZLOptions(method="newton"))
+        scale = 1.0 + np.abs(m).max(axis=0)
+        assert (np.abs(z - z64).max(axis=0) / scale).max() < 64 * np.finfo(np.float32).eps
+
+
 @pytest.mark.parametrize("rho", [0.2, 5.0])
 def test_fista_zl_converges_to_the_minimiser(rng, rho):
     m = rng.normal(size=(3, 5))
