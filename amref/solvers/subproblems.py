@@ -30,7 +30,7 @@ from typing import Callable, Literal
 
 from .. import kernels
 from ..backend import Array, eps, namespace, sum_of_squares
-from ..losses import CROSS_ENTROPY_LIPSCHITZ, cross_entropy_and_grad, cross_entropy_columns, log_softmax, softmax
+from ..losses import CROSS_ENTROPY_LIPSCHITZ, cross_entropy_and_grad, cross_entropy_columns, log_softmax
 
 
 # ----------------------------------------------------------------------------- backtracking
@@ -377,12 +377,13 @@ def newton_zl(m, y, rho, z0, options: ZLOptions = ZLOptions()):
     m_scale = xp.max(xp.abs(m), axis=0, keepdims=True)
 
     def gradient_and_precision(z):
+        """log p, p, the gradient g, the column scales s_j, and whether every column has converged."""
         logp = log_softmax(z)
         p = xp.exp(logp)
+        g = p - y + rho * (z - m)
         scale = 1.0 + xp.maximum(m_scale, xp.max(xp.abs(z), axis=0, keepdims=True))  # s_j
         tol = xp.maximum(16 * e * (1.0 + rho) * scale, xp.full_like(scale, options.newton_tol))
-        converged = bool(xp.all(xp.max(xp.abs(p - y + rho * (z - m)), axis=0, keepdims=True) <= tol))
-        return logp, p, p - y + rho * (z - m), scale, converged
+        return logp, p, g, scale, bool(xp.all(xp.max(xp.abs(g), axis=0, keepdims=True) <= tol))
 
     z = z0
     for k in range(1, options.newton_max_iter + 1):
