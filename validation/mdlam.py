@@ -31,7 +31,7 @@ import sys
 import time
 
 import numpy as np
-from common import Report, out_dir
+from common import Report, add_data_options, load, out_dir
 
 import amref
 from amref.solvers.mdlam import MDLAMOptions
@@ -93,7 +93,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="Cora and Citeseer at ρ = 1e-3, one seed")
     ap.add_argument("--seeds", type=int, default=None, help="number of seeds (default 1 quick, 3 full)")
     ap.add_argument("--paper-features", action="store_true", help="propagate with Â (paper) instead of Â + I")
-    ap.add_argument("--data-dir", default=None)
+    add_data_options(ap)
     args = ap.parse_args(argv)
     rows = QUICK_ROWS if args.quick else FULL_ROWS
     seeds = list(range(args.seeds if args.seeds else (1 if args.quick else 3)))
@@ -107,8 +107,7 @@ def main(argv=None) -> int:
     table, records = [], []
     for name, rho in rows:
         if name not in cache:
-            cache[name] = amref.load_dataset(name, data_dir=args.data_dir, download=False, hops=5, order="descending",
-                                             extra_identity=not args.paper_features)
+            cache[name] = load(name, args, hops=5, order="descending", extra_identity=not args.paper_features)
         data = cache[name]
         paper = PAPER[(name, rho)]
         table.append([name, f"{rho:g}", "paper", *[f"{v:.3f}" for v in paper], "", "", "", ""])
