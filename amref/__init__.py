@@ -12,7 +12,8 @@ Quick start::
 
 from . import optim, solvers
 from .data import Dataset, load_dataset
-from .driver import IterationInfo, SolverSpec, minimize
+from .contract import IterationInfo, SolverSpec, StateLost
+from .driver import minimize
 from .problem import MLP, load_params, save_params
 from .result import History, Result, Status
 from .solvers import get_solver, solver_names
@@ -26,6 +27,7 @@ __all__ = [
     "IterationInfo",
     "Result",
     "SolverSpec",
+    "StateLost",
     "Status",
     "get_solver",
     "load_dataset",

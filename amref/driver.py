@@ -29,76 +29,14 @@ import dataclasses
 import math
 import os
 import time
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 from . import checkpoint as ckpt
 from .backend import dtype_name, namespace, synchronize
+from .contract import IterationInfo, SolverSpec, StateLost
 from .data.dataset import Dataset
 from .problem import MLP, Params
 from .result import History, Result, Status
-
-
-class InitState(Protocol):
-    def __call__(self, problem: MLP, data: Dataset, params: Params, options: Any) -> Any: ...
-
-
-@dataclasses.dataclass(frozen=True)
-class SolverSpec:
-    """The pure functions that define a solver; everything else is the driver's job.
-
-    Attributes
-    ----------
-    name : str
-        Registry and command-line name.
-    options_class : type
-        Frozen dataclass of the solver's options (validated in ``__post_init__``).
-    init_state : callable
-        ``(problem, data, params, options) -> state``.
-    step : callable
-        ``(state, data, options) -> state``: one iteration, returning a **new** state (inputs are
-        never modified, which is what lets the driver keep the last finite state).
-    diagnostics : callable
-        ``(state, data, options) -> dict`` of scalars; must contain ``objective`` and ``residual``.
-    params : callable
-        ``state -> [W_1, b_1, …, W_L, b_L]``.
-    end_iteration : callable or None
-        ``(state, row, options) -> state``, called with the iteration's history row (schedules).
-    paper_loss : str
-        The output loss of the paper's experiments (``"cross_entropy"``, ``"squared"``, ``"hinge"``);
-        the command line's default for ``--loss``.
-    export_state : callable or None
-        ``state -> state`` that :mod:`amref.checkpoint` can save, for states whose arrays live
-        elsewhere (the dask runner gathers its worker-resident blocks); None: the state itself.
-    import_state : callable or None
-        ``(saved_state, problem, data, options) -> state``: the inverse, used on resume and restore
-        (the dask runner places the blocks on its workers); None: the saved state itself.
-    """
-
-    name: str
-    options_class: type
-    init_state: InitState
-    step: Callable[[Any, Dataset, Any], Any]
-    diagnostics: Callable[[Any, Dataset, Any], dict]
-    params: Callable[[Any], Params]
-    end_iteration: Callable[[Any, dict, Any], Any] | None = None
-    paper_loss: str = "cross_entropy"
-    export_state: Callable[[Any], Any] | None = None
-    import_state: Callable[[Any, MLP, Dataset, Any], Any] | None = None
-
-
-class StateLost(RuntimeError):
-    """Raised by a solver's ``step``, ``diagnostics`` or ``params`` when part of its state is gone (a
-    worker holding some layers died); :func:`minimize` restores the last checkpoint and continues."""
-
-
-@dataclasses.dataclass(frozen=True)
-class IterationInfo:
-    """What the callback receives after every iteration."""
-
-    iteration: int
-    row: dict
-    state: Any
-    params: Params
 
 
 def minimize(
@@ -254,7 +192,7 @@ def minimize(
                     save(state, nit)
                 if callback is not None:
                     try:
-                        callback(IterationInfo(nit, row, state, solver.params(state)))
+                        callback(IterationInfo(nit, row, state, solver.params))
                     except StopIteration:
                         status, message = Status.STOPPED_BY_CALLBACK, f"stopped by the callback after iteration {nit}"
                         break

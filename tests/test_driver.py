@@ -13,7 +13,8 @@ import pytest
 import amref
 from amref import checkpoint as ckpt
 from amref.backend import get_namespace, to_host
-from amref.driver import SolverSpec, minimize
+from amref.contract import SolverSpec
+from amref.driver import minimize
 from amref.problem import MLP, join_params, split_params
 from amref.result import STANDARD_COLUMNS, Status
 from amref.solvers.dladmm import DlADMMOptions

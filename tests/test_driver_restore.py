@@ -11,7 +11,8 @@ import pytest
 import amref
 from amref import checkpoint as ckpt
 from amref.backend import get_namespace
-from amref.driver import StateLost, minimize
+from amref.contract import StateLost
+from amref.driver import minimize
 from amref.problem import MLP
 from amref.result import Status
 from amref.solvers.dladmm import DlADMMOptions

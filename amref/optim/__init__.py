@@ -29,7 +29,7 @@ name               method                                                   modu
 Each module holds one optimizer's whole rule (its algorithm in the docstring, one ``scale_by_*``
 transformation) and its options; :mod:`.transforms` holds the shared add-ons (schedules, weight-decay
 styles with a bias mask, clipping); :mod:`.train` is the training loop that makes every optimizer a
-:class:`~amref.driver.SolverSpec`; :mod:`.presets` has the papers' baseline learning rates.
+:class:`~amref.contract.SolverSpec`; :mod:`.presets` has the papers' baseline learning rates.
 
 Two ways in::
 
@@ -46,7 +46,7 @@ from __future__ import annotations
 import importlib
 from typing import Any, Sequence
 
-from ..driver import SolverSpec
+from ..contract import SolverSpec
 from .base import GradientTransformation, apply_updates, chain
 from .train import Baseline
 
@@ -91,7 +91,7 @@ def get_baseline_info(name: str) -> Baseline:
 
 
 def get_baseline(name: str) -> SolverSpec:
-    """The :class:`~amref.driver.SolverSpec` that trains an MLP with the baseline ``name``."""
+    """The :class:`~amref.contract.SolverSpec` that trains an MLP with the baseline ``name``."""
     if name not in _SOLVERS:
         _SOLVERS[name] = get_baseline_info(name).solver()
     return _SOLVERS[name]

@@ -1,4 +1,4 @@
-r"""The training loop of the gradient baselines, as a :class:`~amref.driver.SolverSpec`.
+r"""The training loop of the gradient baselines, as a :class:`~amref.contract.SolverSpec`.
 
 One driver iteration is one **epoch**, so ``amref train --solver adam --iters 200`` and the AM solvers
 count alike, and :func:`amref.minimize` gives the baselines the same result, history, callback,
@@ -35,7 +35,7 @@ import numpy as np
 
 from .. import backprop
 from ..backend import device, from_host, namespace
-from ..driver import SolverSpec
+from ..contract import SolverSpec
 from ..problem import MLP, Params
 from .base import GradientTransformation, apply_updates, global_norm
 from .transforms import make_schedule, masks
@@ -93,7 +93,7 @@ class Baseline:
     batch_controller: Callable[..., int] | None = None
 
     def solver(self) -> SolverSpec:
-        """The :class:`~amref.driver.SolverSpec` that trains an MLP with this optimizer."""
+        """The :class:`~amref.contract.SolverSpec` that trains an MLP with this optimizer."""
         return SolverSpec(
             name=self.name,
             options_class=self.options_class,

@@ -1,6 +1,6 @@
 """Runners: where a solver's layers are updated — all here, one after the other, or on a dask cluster.
 
-A runner turns a :class:`~amref.driver.SolverSpec` into one that :func:`amref.driver.minimize` runs as
+A runner turns a :class:`~amref.contract.SolverSpec` into one that :func:`amref.driver.minimize` runs as
 usual::
 
     runner.solver(spec) -> SolverSpec        # same name, options, math and checkpoints

@@ -1,7 +1,7 @@
 r"""Layer-parallel pdADMM on dask.distributed: each layer's block lives on one worker.
 
 :class:`DaskRunner` turns the pdADMM solvers (``pdadmm``, ``pdadmm-g``, ``pdadmm-g-q``) into a
-:class:`~amref.driver.SolverSpec` whose state is a set of futures pinned to workers. One iteration is the
+:class:`~amref.contract.SolverSpec` whose state is a set of futures pinned to workers. One iteration is the
 serial :func:`amref.solvers.pdadmm.step` with placement and transport added — the same layer functions,
 in the same order::
 
@@ -36,7 +36,7 @@ Checkpoints hold the ordinary :class:`~amref.solvers.pdadmm.PdADMMState` (``expo
 the blocks), so a run checkpointed on dask resumes serially and the other way round. ``Result.state`` of a
 dask run is its :class:`DaskState` (futures, valid while the client is open; ``runner.export_state(...)``
 gathers it); ``Result.params`` are host arrays. A worker that
-dies raises :class:`WorkerLostError` (a :class:`~amref.driver.StateLost`); :func:`amref.driver.minimize`
+dies raises :class:`WorkerLostError` (a :class:`~amref.contract.StateLost`); :func:`amref.driver.minimize`
 then restores the last checkpoint onto the workers that are left (after waiting up to
 ``rejoin_timeout`` seconds for replacements) and continues.
 """
@@ -55,7 +55,7 @@ from dask.sizeof import sizeof
 from distributed import Client, Future, LocalCluster
 
 from ..backend import Array
-from ..driver import SolverSpec, StateLost
+from ..contract import SolverSpec, StateLost
 from ..problem import MLP, join_params
 from ..solvers import pdadmm
 from . import supports_layer_parallel

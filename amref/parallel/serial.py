@@ -8,7 +8,7 @@ boundary, :func:`amref.quantize.boundary_bytes`); the dask runner measures what 
 
 from __future__ import annotations
 
-from ..driver import SolverSpec
+from ..contract import SolverSpec
 
 
 class SerialRunner:

@@ -19,7 +19,7 @@ name            paper                                                           
 ``pdadmm-g-q``  the same paper's quantized variant (p_l in a finite set Δ).            :mod:`.pdadmm_g`
 ==============  =====================================================================  =================
 
-Every solver is a :class:`~amref.driver.SolverSpec`; :func:`get_solver` looks one up by name.
+Every solver is a :class:`~amref.contract.SolverSpec`; :func:`get_solver` looks one up by name.
 :mod:`.greedy` trains any of them layer-wise (shallow net first, then deeper ones).
 """
 
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import importlib
 
-from ..driver import SolverSpec
+from ..contract import SolverSpec
 
 #: name → module that defines ``SOLVER``, or ``"module:attribute"`` (imported on first use).
 _REGISTRY: dict[str, str] = {
@@ -54,7 +54,7 @@ def solver_names() -> list[str]:
 
 
 def get_solver(name: str) -> SolverSpec:
-    """The :class:`~amref.driver.SolverSpec` called ``name``: an AM solver, else a gradient baseline
+    """The :class:`~amref.contract.SolverSpec` called ``name``: an AM solver, else a gradient baseline
     (:func:`amref.optim.get_baseline`), so ``get_solver("adam")`` works too.
 
     Raises

@@ -70,7 +70,7 @@ import numpy as np
 from ..activations import relu
 from ..backend import Array, from_host, get_namespace, namespace
 from ..backend import device as device_of
-from ..driver import SolverSpec
+from ..contract import SolverSpec
 from ..losses import get as get_loss
 from ..problem import MLP, Params, join_params, split_params
 from .subproblems import ZLOptions, loss_prox, relu_prox

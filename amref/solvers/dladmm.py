@@ -61,7 +61,7 @@ from typing import Literal
 
 from ..activations import relu
 from ..backend import Array, inner, namespace, sum_of_squares
-from ..driver import SolverSpec
+from ..contract import SolverSpec
 from ..flops import MatrixProduct, flops
 from ..losses import CROSS_ENTROPY_LIPSCHITZ, cross_entropy
 from ..problem import MLP, Params, join_params, label_targets, split_params

@@ -35,7 +35,8 @@ import dataclasses
 from typing import Any, Callable, Literal, Sequence
 
 from ..backend import device, dtype_name, namespace
-from ..driver import IterationInfo, SolverSpec, minimize
+from ..contract import IterationInfo, SolverSpec
+from ..driver import minimize
 from ..problem import MLP, Params
 from ..result import History, Result, Status
 

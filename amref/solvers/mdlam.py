@@ -77,7 +77,7 @@ from typing import Literal
 
 from ..activations import relu
 from ..backend import Array, namespace, sum_of_squares
-from ..driver import SolverSpec
+from ..contract import SolverSpec
 from ..losses import cross_entropy
 from ..problem import MLP, Params, join_params, label_targets, split_params
 from .subproblems import ZLOptions, bias_step, linearized_weight_step, solve_zl

@@ -104,7 +104,7 @@ from typing import Literal
 
 from ..activations import relu
 from ..backend import Array, dtype_name, inner, namespace, sum_of_squares
-from ..driver import SolverSpec
+from ..contract import SolverSpec
 from ..losses import cross_entropy
 from ..problem import MLP, Params, join_params, label_targets
 from ..quantize import PAPER_LEVELS, Grid, as_grid, boundary_bytes, on_grid, project

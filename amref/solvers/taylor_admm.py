@@ -79,7 +79,7 @@ from typing import Literal
 
 from ..activations import relu
 from ..backend import Array, device, namespace
-from ..driver import SolverSpec
+from ..contract import SolverSpec
 from ..losses import get as get_loss
 from ..problem import MLP, Params, join_params, label_targets, split_params
 from .subproblems import ZLOptions, loss_prox, relu_prox
