@@ -193,3 +193,71 @@ def load(path: str | os.PathLike, xp: ModuleType, device: Any = None) -> dict[st
     if meta.get("format") != FORMAT_VERSION:
         raise CheckpointError(f"{path}: checkpoint format {meta.get('format')} is not supported")
     return unpack(arrays, meta["tree"], xp, device)
+
+
+# ----------------------------------------------------------------------------- run checkpoints
+@dataclasses.dataclass
+class RunCheckpoint:
+    """The checkpoints of one run: where, how often, and what was last written.
+
+    A run checkpoint holds the solver's name, the network's widths, the options, the state (or
+    ``export_state(state)`` for states that live elsewhere), the history and the iteration count.
+
+    Attributes
+    ----------
+    path : str or None
+        Checkpoint file (None: no checkpoints).
+    every : int
+        Period in iterations (0: only when the run ends).
+    solver, widths, options
+        What the file records besides the state, checked again by :func:`restore_run`.
+    export_state : callable or None
+        ``state -> state`` that :func:`save` can write (the dask runner's gather); None: the state.
+    last_nit : int or None
+        Iteration of the last checkpoint this run wrote (None: none yet).
+    """
+
+    path: str | None
+    every: int
+    solver: str
+    widths: tuple
+    options: Any
+    export_state: Any = None
+    last_nit: int | None = None
+
+    def save(self, state: Any, history: dict, nit: int) -> None:
+        """Write the checkpoint now (no-op without a path)."""
+        if self.path is None:
+            return
+        saved = state if self.export_state is None else self.export_state(state)
+        save(self.path, {"solver": self.solver, "widths": list(self.widths), "options": self.options,
+                         "state": saved, "history": dict(history), "nit": nit})
+        self.last_nit = nit
+
+    def periodic(self, state: Any, history: dict, nit: int) -> None:
+        """Write the checkpoint when ``nit`` is a multiple of :attr:`every`."""
+        if self.every and nit % self.every == 0:
+            self.save(state, history, nit)
+
+    def describe(self) -> str:
+        """``"run.npz (iteration 10)"`` or ``"none"``."""
+        return "none" if self.last_nit is None else f"{self.path} (iteration {self.last_nit})"
+
+
+def restore_run(path: str | os.PathLike, *, solver: str, widths: tuple, xp: ModuleType,
+                device: Any = None) -> tuple[Any, Any, int, dict]:
+    """``(options, state, nit, history)`` of a run checkpoint, checked against the run that resumes it.
+
+    Raises
+    ------
+    CheckpointError
+        For another solver's or another network's checkpoint, or a file that is not one.
+    """
+    saved = load(path, xp, device=device)
+    if saved.get("solver") != solver:
+        raise CheckpointError(f"{path}: checkpoint of solver {saved.get('solver')!r}, not {solver!r}")
+    if tuple(saved.get("widths", ())) != tuple(widths):
+        raise CheckpointError(f"{path}: checkpoint for widths {saved.get('widths')}, not {tuple(widths)}")
+    nit = int(saved["nit"])
+    history = {key: list(values)[:nit] for key, values in saved["history"].items()}
+    return saved["options"], saved["state"], nit, history

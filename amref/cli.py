@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", default=None, metavar="FILE.npz", help="continue from a checkpoint")
     t.add_argument("--threads", type=int, default=None,
                    help="limit BLAS and Numba threads (useful on shared or oversubscribed machines)")
+    t.add_argument("--eval-every", type=int, default=1,
+                   help="evaluate train/test loss and accuracy every K iterations and at the end (default 1)")
+    t.add_argument("--tol", type=float, default=None,
+                   help="stop when the residual is <= TOL (gradient baselines: the relative objective change)")
     t.add_argument("--print-every", type=int, default=None, help="iteration-table period (default: about 10 rows)")
     t.add_argument("--quiet", action="store_true", help="no progress bar and no table")
     # layer-parallel runner (amref.parallel)
@@ -200,56 +204,18 @@ def _hidden(text: str | None) -> tuple[int, ...]:
 
 
 # ----------------------------------------------------------------------------- train
-class _Progress:
-    """tqdm bar plus an OSQP-style iteration table written above it."""
-
-    COLUMNS = (("iter", 6, "iteration", "d"), ("objective", 12, "objective", ".5e"), ("residual", 11, "residual", ".3e"),
-               ("train acc", 9, "train_accuracy", ".4f"), ("test acc", 9, "test_accuracy", ".4f"),
-               ("sec/it", 8, "seconds", ".3f"))
-
-    def __init__(self, total: int, every: int, quiet: bool, banner: str):
-        self.every, self.quiet, self.total = every, quiet, total
-        self.bar = None
-        if not quiet:
-            from tqdm import tqdm
-
-            print(banner)
-            print(" ".join(f"{name:>{w}}" for name, w, _, _ in self.COLUMNS), flush=True)
-            # the bar goes to stderr and switches itself off when stderr is not a terminal
-            self.bar = tqdm(total=total, unit="it", dynamic_ncols=True, file=sys.stderr, leave=False, disable=None)
-
-    def write(self, line: str) -> None:
-        if self.bar is not None:
-            self.bar.write(line, file=sys.stdout)
-
-    def __call__(self, info: Any) -> None:
-        if self.quiet:
-            return
-        self.bar.update(1)
-        row = info.row
-        if info.iteration % self.every == 0 or info.iteration == self.total or info.iteration == 1:
-            cells = []
-            for _, w, key, fmt in self.COLUMNS:
-                v = row.get(key, math.nan)
-                cells.append(f"{int(v):>{w}d}" if fmt == "d" else f"{v:>{w}{fmt}}")
-            self.write(" ".join(cells))
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     import amref
     from amref import parallel
     from amref.backend import device as array_device
     from amref.backend import get_namespace
     from amref.problem import MLP, load_params, save_params
+    from amref.progress import ProgressTable
 
     iters = 50 if args.iters is None else args.iters
     if iters < 1:
         raise CLIError(f"--iters must be a positive integer, got {iters}")
-    for flag in ("train_size", "test_size", "checkpoint_every", "print_every", "threads", "workers"):
+    for flag in ("train_size", "test_size", "checkpoint_every", "print_every", "threads", "workers", "eval_every"):
         v = getattr(args, flag)
         if v is not None and v < (0 if flag == "checkpoint_every" else 1):
             raise CLIError(f"--{flag.replace('_', '-')} must be positive, got {v}")
@@ -276,10 +242,11 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise CLIError(f"--init: no such file {args.init!r}")
         params = load_params(args.init, problem, xp=xp, device=array_device(data.x_train), dtype=args.dtype)
 
-    every = args.print_every or max(1, iters // 10)
+    if args.tol is not None and not (math.isfinite(args.tol) and args.tol >= 0):
+        raise CLIError(f"--tol must be a finite number >= 0, got {args.tol}")
     banner = (f"amref: {solver.name} on {data.name} ({data.n_train} train samples), widths "
               f"{'-'.join(map(str, problem.widths))}, {args.dtype}, {args.backend}")
-    progress = _Progress(iters, every, args.quiet, banner)
+    progress = None if args.quiet else ProgressTable(iters, every=args.print_every, banner=banner)
     t0 = time.perf_counter()
     try:
         with _thread_limit(args.threads), parallel.open_runner(args.runner, workers=args.workers,
@@ -288,12 +255,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             if args.greedy:
                 result = _train_greedy(solver, problem, data, options, iters, params, args, progress)
             else:
-                result = amref.minimize(solver, problem, data, options, max_iter=iters, params=params,
-                                        seed=args.seed, init_scheme=args.init_scheme, callback=progress,
-                                        checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
-                                        resume=args.resume)
+                result = parallel.minimize_with_restores(
+                    solver, problem, data, options, max_iter=iters, params=params, seed=args.seed,
+                    init_scheme=args.init_scheme, callback=progress, checkpoint=args.checkpoint,
+                    checkpoint_every=args.checkpoint_every, resume=args.resume, eval_every=args.eval_every,
+                    tol=args.tol)
     finally:
-        progress.close()
+        if progress is not None:
+            progress.close()
     wall = time.perf_counter() - t0
     h = result.history
     print(f"amref: {result.status.value}: {result.message}; train acc {h.last('train_accuracy'):.4f}, "
@@ -326,11 +295,10 @@ def _train_greedy(solver, problem, data, options, iters, params, args, progress)
         stages = greedy.paper_stages(solver.name, problem.n_layers, iters)
     except ValueError:
         stages = greedy.default_stages(problem.n_layers, iters)
-    progress.total = sum(s.iterations for s in stages)
-    if progress.bar is not None:
-        progress.bar.total = progress.total
+    if progress is not None:
+        progress.set_total(sum(s.iterations for s in stages))
     return greedy.train_greedy(solver, problem, data, options, stages=stages, params=params, seed=args.seed,
-                               init_scheme=args.init_scheme, callback=progress)
+                               init_scheme=args.init_scheme, callback=progress, eval_every=args.eval_every)
 
 
 @contextlib.contextmanager

@@ -58,6 +58,12 @@ class SolverSpec:
         functions a layer-parallel runner calls (``update_layer_primal``, ``update_layer_dual``,
         ``update_u``, ``layer_diagnostics``, ``sum_layer_diagnostics``, ``diagnostics_row``,
         ``init_state``, the state classes). None: the solver is not layer-parallel.
+    constrained : bool
+        Whether the method has constraints whose violation ``residual`` measures (the AM solvers);
+        False for the gradient baselines, whose convergence test is the relative objective change.
+    needs_train_loss : callable or None
+        ``options -> bool``: whether ``end_iteration`` reads the forward-pass ``train_loss`` of the row
+        (the released codes' cost-triggered ρ schedules), so the driver evaluates every iteration.
     """
 
     name: str
@@ -71,6 +77,8 @@ class SolverSpec:
     export_state: Callable[[Any], Any] | None = None
     import_state: Callable[[Any, MLP, Dataset, Any], Any] | None = None
     layer_functions: Any = None
+    constrained: bool = True
+    needs_train_loss: Callable[[Any], bool] | None = None
 
 
 class StateLost(RuntimeError):

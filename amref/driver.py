@@ -1,26 +1,21 @@
-"""One loop for every solver and baseline: iterations, history, callback, divergence, checkpoints.
+"""One loop for every solver and baseline: :func:`minimize`.
 
-A solver is a :class:`SolverSpec`: a name, a frozen options dataclass and five pure functions.
-The driver owns everything that is not the algorithm itself:
+A solver is a :class:`~amref.contract.SolverSpec` (a name, an options class and a few pure functions).
+The loop is all this module does::
 
-* it builds (or restores) the state and runs ``step`` for the requested number of iterations;
-* after each step it records the solver's ``diagnostics`` (objective, residual, …) and the plain
-  forward-pass loss and accuracy on the training and test sets in a :class:`~amref.result.History`;
-* it calls ``end_iteration`` (schedules that react to the training loss, e.g. dlADMM's released-code
-  ρ rule), then the user's ``callback``; a callback that raises :class:`StopIteration` ends the run;
-* a non-finite objective, residual or loss ends the run with status ``DIVERGED`` and returns the
-  **last finite** state (states are immutable values, so the previous one is still at hand);
-* it writes atomic checkpoints of the full state (every ``checkpoint_every`` iterations and when the
-  run ends or fails), from which ``resume=`` continues with exactly the iterates an uninterrupted run
-  would have produced;
-* when a step raises :class:`StateLost` (part of the state lived on a machine that went away, e.g. a
-  dask worker of :mod:`amref.parallel`), it restores the last checkpoint written or resumed in this run
-  (or the initial state) and continues, at most ``max_restores`` times; after that the run ends with
-  status ``STATE_LOST`` and the last checkpoint stays resumable.
+    state ← init_state(problem, data, params, options)            (or the state of a checkpoint)
+    for n = 1, 2, …, max_iter
+        state ← step(state, data, options)
+        row   ← diagnostics(state)  (+ forward-pass loss and accuracy every ``eval_every`` iterations)
+        stop with DIVERGED if the objective, residual or loss is not finite (the previous state is kept)
+        state ← end_iteration(state, row, options)                (schedules)
+        record the row; checkpoint every ``checkpoint_every`` iterations
+        stop with CONVERGED when the residual ≤ tol (a relative objective change ≤ tol without constraints)
+        callback(IterationInfo)  — raise StopIteration to stop
 
-A state that does not live in this process (worker-resident blocks) declares ``export_state`` /
-``import_state``: the driver checkpoints ``export_state(state)`` and rebuilds a restored state with
-``import_state``; for every other solver the state itself is checkpointed.
+Checkpoint bookkeeping lives in :class:`amref.checkpoint.RunCheckpoint`; a state lost with a worker
+(:class:`~amref.contract.StateLost`) ends the run with status ``STATE_LOST``, and
+:func:`amref.parallel.minimize_with_restores` resumes such runs from their last checkpoint.
 """
 
 from __future__ import annotations
@@ -32,11 +27,14 @@ import time
 from typing import Any, Callable
 
 from . import checkpoint as ckpt
-from .backend import dtype_name, namespace, synchronize
+from .backend import device, dtype_name, namespace, synchronize
 from .contract import IterationInfo, SolverSpec, StateLost
 from .data.dataset import Dataset
 from .problem import MLP, Params
+from .progress import ProgressTable
 from .result import History, Result, Status
+
+__all__ = ["minimize"]
 
 
 def minimize(
@@ -53,14 +51,16 @@ def minimize(
     checkpoint: str | os.PathLike | None = None,
     checkpoint_every: int = 0,
     resume: str | os.PathLike | None = None,
-    max_restores: int = 3,
+    eval_every: int = 1,
+    tol: float | None = None,
+    verbose: bool = False,
 ) -> Result:
-    """Run ``solver`` on ``problem`` and ``data`` for ``max_iter`` iterations.
+    """Run ``solver`` on ``problem`` and ``data`` for at most ``max_iter`` iterations.
 
     Parameters
     ----------
     solver
-        A :class:`SolverSpec` (see :func:`amref.solvers.get_solver` for names).
+        A :class:`~amref.contract.SolverSpec` (see :func:`amref.get_solver`).
     problem
         The network (:class:`~amref.problem.MLP`).
     data
@@ -77,169 +77,137 @@ def minimize(
         Passed to :meth:`MLP.init_params` when ``params`` is not given.
     callback
         ``callback(info)`` after every iteration; raise :class:`StopIteration` to stop.
+        ``info.params`` is computed only when read.
     checkpoint
         Path of a checkpoint file written atomically every ``checkpoint_every`` iterations (0: only
-        at the end) and whenever the run ends or fails.
+        at the end) and whenever the run ends or fails (not when its state is lost).
     checkpoint_every
         See ``checkpoint``.
     resume
         A checkpoint to continue from. Its options are used; passing different ``options`` raises.
-    max_restores
-        How often a lost state (:class:`StateLost`) is restored from the last checkpoint of this run
-        (or the initial state) before the run ends with status ``STATE_LOST``. Iterations after that
-        checkpoint are recomputed (the same iterates) and the callback sees them again.
+    eval_every
+        Evaluate the forward-pass loss and accuracy on the training and test sets every
+        ``eval_every`` iterations and at the end (the other rows hold NaN there). A solver whose
+        schedule reads the training loss (``SolverSpec.needs_train_loss``) is evaluated every iteration.
+    tol
+        Stop with status ``CONVERGED`` once the residual is ≤ ``tol``; for a solver without
+        constraints (``SolverSpec.constrained`` false: the gradient baselines) once the relative
+        objective change |f_n − f_{n−1}| / max(|f_n|, |f_{n−1}|, 1) is ≤ ``tol``. None: never.
+    verbose
+        Print the iteration table ``amref train`` prints (:class:`amref.progress.ProgressTable`).
 
     Returns
     -------
     Result
     """
-    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 0:
-        raise ValueError(f"max_iter must be a non-negative integer, got {max_iter!r}")
-    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 0:
-        raise ValueError(f"checkpoint_every must be a non-negative integer, got {checkpoint_every!r}")
-    if isinstance(max_restores, bool) or not isinstance(max_restores, int) or max_restores < 0:
-        raise ValueError(f"max_restores must be a non-negative integer, got {max_restores!r}")
-    xp = namespace(data.x_train)
-    dtype = dtype_name(data.x_train)
+    _check_counts(max_iter=max_iter, checkpoint_every=checkpoint_every, eval_every=eval_every)
+    if tol is not None and (isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0):
+        raise ValueError(f"tol must be a non-negative number or None, got {tol!r}")
     problem.check_data(data.x_train, data.y_train, what="train")
     t_setup = time.perf_counter()
-
-    def load(path: str | os.PathLike) -> tuple[Any, Any, int, History]:
-        """(options, state, nit, history) of a checkpoint, checked against this run."""
-        saved = ckpt.load(path, xp, device=_device(data))
-        if saved.get("solver") != solver.name:
-            raise ValueError(f"{path}: checkpoint of solver {saved.get('solver')!r}, not {solver.name!r}")
-        if tuple(saved.get("widths", ())) != problem.widths:
-            raise ValueError(f"{path}: checkpoint for widths {saved.get('widths')}, not {problem.widths}")
-        state = saved["state"]
-        if solver.import_state is not None:
-            state = solver.import_state(state, problem, data, saved["options"])
-        n = int(saved["nit"])
-        restored = History({key: list(values) for key, values in saved["history"].items()})
-        restored.truncate(n)
-        return saved["options"], state, n, restored
-
-    history = History()
-    if resume is not None:
-        saved_options, state, nit, history = load(resume)
-        if options is not None and options != saved_options:
-            raise ValueError(f"{resume}: options differ from the checkpoint's; resume with options=None")
-        options = saved_options
-    else:
-        options = solver.options_class() if options is None else options
-        if not isinstance(options, solver.options_class):
-            raise TypeError(f"{solver.name} expects {solver.options_class.__name__}, got {type(options).__name__}")
-        if params is None:
-            params = problem.init_params(seed, xp=xp, device=_device(data), dtype=dtype, scheme=init_scheme)
-        else:
-            problem.check_params(params)
-            namespace(data.x_train, *params)  # raises on mixed namespaces: no silent transfers
-        state = solver.init_state(problem, data, list(params), options)
-        nit = 0
-    # where a lost state is restored from: (checkpoint, its iteration), or None for the initial state
-    restore_point = None if resume is None else (resume, nit)
+    options, state, nit, history = _start(solver, problem, data, options, params, seed, init_scheme, resume)
+    saver = ckpt.RunCheckpoint(None if checkpoint is None else os.fspath(checkpoint), checkpoint_every,
+                               solver.name, problem.widths, options, solver.export_state)
+    table = ProgressTable(max_iter, banner=_banner(solver, problem, data)) if verbose else None
+    evaluate_all = solver.needs_train_loss is not None and solver.needs_train_loss(options)
     setup_seconds = time.perf_counter() - t_setup
-
-    def save(current_state: Any, n: int) -> None:
-        nonlocal restore_point
-        if checkpoint is not None:
-            saved_state = current_state if solver.export_state is None else solver.export_state(current_state)
-            ckpt.save(checkpoint, {"solver": solver.name, "widths": list(problem.widths), "options": options,
-                                   "state": saved_state, "history": dict(history), "nit": n})
-            restore_point = (checkpoint, n)
-
-    def restore() -> tuple[Any, int, History]:
-        if restore_point is None:
-            return solver.init_state(problem, data, list(params), options), 0, History()
-        _, restored_state, n, restored_history = load(restore_point[0])
-        return restored_state, n, restored_history
-
-    status, message = Status.COMPLETED, f"completed {max_iter} iterations"
-    lost: StateLost | None = None  # set when an iteration found its state gone
-    restores: list[str] = []
+    status, message, diverged_row = Status.COMPLETED, f"completed {max_iter} iterations", None
     t_solve = time.perf_counter()
     try:
-        while nit < max_iter or lost is not None:
+        while nit < max_iter:
+            evaluate = evaluate_all or (nit + 1) % eval_every == 0 or nit + 1 == max_iter
+            new_state, row = _iterate(solver, problem, data, options, state, nit, evaluate)
+            if not all(math.isfinite(row.get(k, 0.0)) for k in ("objective", "residual", "train_loss")):
+                status, diverged_row = Status.DIVERGED, row
+                message = f"diverged at iteration {nit + 1} (non-finite objective, residual or loss); " \
+                          f"the state after iteration {nit} is returned"
+                break
+            if solver.end_iteration is not None:
+                new_state = solver.end_iteration(new_state, row, options)
+            history.append(row)
+            state, nit = new_state, nit + 1
+            saver.periodic(state, history, nit)
+            info = IterationInfo(nit, row, state, solver.params)
             try:
-                if lost is not None:
-                    if len(restores) >= max_restores:
-                        where = "none" if restore_point is None else "{} (iteration {})".format(*restore_point)
-                        status = Status.STATE_LOST
-                        message = f"{lost}; not restored (max_restores={max_restores}); checkpoint: {where}"
-                        break
-                    restores.append(f"{lost}; restored iteration {restore_point[1] if restore_point else 0}")
-                    lost = None
-                    state, nit, history = restore()
-                t0 = time.perf_counter()
-                new_state = solver.step(state, data, options)
-                synchronize(xp)
-                seconds = time.perf_counter() - t0
-                row = {"iteration": nit + 1}
-                row.update(solver.diagnostics(new_state, data, options))
-                row.update(_evaluate(problem, solver.params(new_state), data))
-                row["seconds"] = seconds
-                if not all(math.isfinite(row[k]) for k in ("objective", "residual", "train_loss")):
-                    history.append(row)
-                    status = Status.DIVERGED
-                    message = (f"diverged at iteration {nit + 1} (non-finite objective, residual or loss); "
-                               f"the state after iteration {nit} is returned")
-                    break
-                if solver.end_iteration is not None:
-                    new_state = solver.end_iteration(new_state, row, options)
-                history.append(row)
-                state, nit = new_state, nit + 1
-                if checkpoint_every and nit % checkpoint_every == 0:
-                    save(state, nit)
-                if callback is not None:
-                    try:
-                        callback(IterationInfo(nit, row, state, solver.params))
-                    except StopIteration:
-                        status, message = Status.STOPPED_BY_CALLBACK, f"stopped by the callback after iteration {nit}"
-                        break
-            except StateLost as exc:
-                lost = exc
+                for call in (table, callback):
+                    if call is not None:
+                        call(info)
+            except StopIteration:
+                status, message = Status.STOPPED_BY_CALLBACK, f"stopped by the callback after iteration {nit}"
+                break
+            if tol is not None and _converged(solver, history, tol):
+                status, message = Status.CONVERGED, f"converged at iteration {nit} (tol={tol:g})"
+                break
     except KeyboardInterrupt:
-        history.truncate(nit)
         status, message = Status.INTERRUPTED, f"interrupted; the state after iteration {nit} is returned"
+    except StateLost as exc:
+        status, message = Status.STATE_LOST, f"{exc} (last checkpoint: {saver.describe()})"
     except BaseException:
-        history.truncate(nit)
-        save(state, nit)
+        saver.save(state, history, nit)
         raise
-    if status is Status.DIVERGED:
-        # keep the diverged row visible in the returned history, but checkpoint only the finite ones
-        diverged_history = History({k: list(v) for k, v in history.items()})
-        history.truncate(nit)
-        save(state, nit)
-        history = diverged_history
-    elif status is Status.STATE_LOST:
-        # the state is gone: keep the last checkpoint as it is and return no state
-        history.truncate(nit)
+    finally:
+        if table is not None:
+            table.close()
+    lost = status is Status.STATE_LOST
+    if not lost:
+        saver.save(state, history, nit)
+        _evaluate_last(solver, problem, data, state, history)
+    if diverged_row is not None:
+        history.append(diverged_row)  # visible in the result, never in a checkpoint
+    return Result(solver=solver.name, status=status, message=message, nit=nit,
+                  params=[] if lost else solver.params(state), state=None if lost else state, history=history,
+                  options=dataclasses.asdict(options),
+                  timings={"setup": setup_seconds, "solve": time.perf_counter() - t_solve},
+                  checkpoint=None if saver.last_nit is None else {"path": saver.path, "nit": saver.last_nit})
+
+
+def _check_counts(**counts: Any) -> None:
+    """``max_iter``, ``checkpoint_every`` and ``eval_every``: integers (≥ 0; ``eval_every`` ≥ 1)."""
+    for name, value in counts.items():
+        low = 1 if name == "eval_every" else 0
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+def _start(solver: SolverSpec, problem: MLP, data: Dataset, options: Any, params: Params | None, seed: int,
+           init_scheme: str, resume: str | os.PathLike | None) -> tuple[Any, Any, int, History]:
+    """``(options, state, nit, history)``: a fresh initial state, or the one in ``resume``."""
+    xp, where = namespace(data.x_train), device(data.x_train)
+    if resume is not None:
+        saved_options, state, nit, history = ckpt.restore_run(resume, solver=solver.name, widths=problem.widths,
+                                                               xp=xp, device=where)
+        if options is not None and options != saved_options:
+            raise ValueError(f"{resume}: options differ from the checkpoint's; resume with options=None")
+        if solver.import_state is not None:
+            state = solver.import_state(state, problem, data, saved_options)
+        return saved_options, state, nit, History(history)
+    options = solver.options_class() if options is None else options
+    if not isinstance(options, solver.options_class):
+        raise TypeError(f"{solver.name} expects {solver.options_class.__name__}, got {type(options).__name__}")
+    if params is None:
+        params = problem.init_params(seed, xp=xp, device=where, dtype=dtype_name(data.x_train), scheme=init_scheme)
     else:
-        save(state, nit)
-    if restores:
-        message += " (" + "; ".join(restores) + ")"
-    solve_seconds = time.perf_counter() - t_solve
-    gone = status is Status.STATE_LOST
-    return Result(
-        solver=solver.name,
-        status=status,
-        message=message,
-        nit=nit,
-        params=[] if gone else solver.params(state),
-        state=None if gone else state,
-        history=history,
-        options=dataclasses.asdict(options),
-        timings={"setup": setup_seconds, "solve": solve_seconds},
-    )
+        problem.check_params(params)
+        namespace(data.x_train, *params)  # raises on mixed namespaces: no silent transfers
+    return options, solver.init_state(problem, data, list(params), options), 0, History()
 
 
-def _device(data: Dataset) -> Any:
-    from .backend import device
-
-    return device(data.x_train)
+def _iterate(solver: SolverSpec, problem: MLP, data: Dataset, options: Any, state: Any, nit: int,
+             evaluate: bool) -> tuple[Any, dict]:
+    """One step and its history row (``seconds`` is the step alone, synchronised)."""
+    t0 = time.perf_counter()
+    new_state = solver.step(state, data, options)
+    synchronize(namespace(data.x_train))
+    seconds = time.perf_counter() - t0
+    row = {"iteration": nit + 1, **solver.diagnostics(new_state, data, options)}
+    if evaluate:
+        row.update(_evaluate(problem, solver.params(new_state), data))
+    row["seconds"] = seconds
+    return new_state, row
 
 
 def _evaluate(problem: MLP, params: Params, data: Dataset) -> dict[str, float]:
+    """Forward-pass loss and accuracy on the training and test sets (NaN without a test set)."""
     train_loss, train_acc = problem.evaluate(params, data.x_train, data.y_train)
     row = {"train_loss": train_loss, "train_accuracy": train_acc}
     if data.x_test is not None:
@@ -248,3 +216,24 @@ def _evaluate(problem: MLP, params: Params, data: Dataset) -> dict[str, float]:
         test_loss = test_acc = math.nan
     row.update(test_loss=test_loss, test_accuracy=test_acc)
     return row
+
+
+def _evaluate_last(solver: SolverSpec, problem: MLP, data: Dataset, state: Any, history: History) -> None:
+    """Fill the last row's loss and accuracy when the run ended on an iteration that was not evaluated."""
+    if len(history) and math.isnan(history.get("train_loss", [math.nan])[-1]):
+        history.set_last(_evaluate(problem, solver.params(state), data))
+
+
+def _converged(solver: SolverSpec, history: History, tol: float) -> bool:
+    """Residual ≤ tol; without constraints, relative objective change ≤ tol (needs two rows)."""
+    if solver.constrained:
+        return history.last("residual") <= tol
+    f = history.get("objective", [])
+    if len(f) < 2:
+        return False
+    return abs(f[-1] - f[-2]) <= tol * max(abs(f[-1]), abs(f[-2]), 1.0)
+
+
+def _banner(solver: SolverSpec, problem: MLP, data: Dataset) -> str:
+    return (f"amref: {solver.name} on {data.name} ({data.n_train} train samples), widths "
+            f"{'-'.join(map(str, problem.widths))}, {dtype_name(data.x_train)}")

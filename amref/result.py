@@ -48,7 +48,9 @@ class Status(str, enum.Enum):
     """Why a run ended."""
 
     COMPLETED = "completed"
-    """All requested iterations ran."""
+    """All requested iterations ran (``max_iter`` reached)."""
+    CONVERGED = "converged"
+    """The convergence test of ``tol`` held (residual, or relative objective change without constraints)."""
     STOPPED_BY_CALLBACK = "stopped_by_callback"
     """The callback raised :class:`StopIteration`."""
     DIVERGED = "diverged"
@@ -61,8 +63,8 @@ class Status(str, enum.Enum):
 
     @property
     def success(self) -> bool:
-        """True for a normal end (completed or stopped on request)."""
-        return self in (Status.COMPLETED, Status.STOPPED_BY_CALLBACK)
+        """True for a normal end (completed, converged or stopped on request)."""
+        return self in (Status.COMPLETED, Status.CONVERGED, Status.STOPPED_BY_CALLBACK)
 
 
 class History(dict):
@@ -89,6 +91,14 @@ class History(dict):
         """Most recent value of a column."""
         values = self.get(key)
         return values[-1] if values else default
+
+    def set_last(self, values: dict[str, float]) -> None:
+        """Overwrite (or add) columns of the last row, e.g. an evaluation made after the run ended."""
+        n = len(self)
+        for key, value in values.items():
+            if key not in self:
+                self[key] = [math.nan] * n
+            self[key][-1] = float(value)
 
     def truncate(self, n: int) -> None:
         """Keep the first ``n`` iterations (used when resuming from a checkpoint)."""
@@ -120,6 +130,8 @@ class Result:
         The options used, as plain values.
     timings : dict
         ``setup`` and ``solve`` seconds.
+    checkpoint : dict or None
+        ``{"path": …, "nit": …}`` of the last checkpoint this run wrote (None: none).
     """
 
     solver: str
@@ -131,6 +143,7 @@ class Result:
     history: History
     options: dict
     timings: dict
+    checkpoint: dict | None = None
 
     @property
     def success(self) -> bool:
@@ -157,6 +170,7 @@ class Result:
             "success": self.success,
             "nit": self.nit,
             "timings": dict(self.timings),
+            "checkpoint": self.checkpoint,
             "history": {k: list(v) for k, v in self.history.items()},
         }
 

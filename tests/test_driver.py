@@ -201,3 +201,88 @@ def test_checkpoint_stores_numpy_scalars_as_plain_values(tmp_path):
     ckpt.save(tmp_path / "s.npz", {"a": np.float64(2.5), "b": np.int64(3), "c": np.bool_(True)})
     back = ckpt.load(tmp_path / "s.npz", get_namespace("numpy"))
     assert back == {"a": 2.5, "b": 3, "c": True} and type(back["a"]) is float
+
+
+# ----------------------------------------------------------------------------- evaluation period, tolerance, verbose
+def test_eval_every_evaluates_every_k_iterations_and_at_the_end(data):
+    every = minimize(DLADMM, MLP((12, 6, 3)), data, OPTS, max_iter=7)
+    sparse = minimize(DLADMM, MLP((12, 6, 3)), data, OPTS, max_iter=7, eval_every=3)
+    evaluated = [int(n) for n, a in zip(sparse.history["iteration"], sparse.history["test_accuracy"]) if not math.isnan(a)]
+    assert evaluated == [3, 6, 7]
+    for key in ("train_loss", "train_accuracy", "test_loss", "test_accuracy"):
+        for n in evaluated:  # same iterates, so the evaluated rows agree with the dense run
+            assert sparse.history[key][n - 1] == every.history[key][n - 1]
+    assert sparse.history["objective"] == every.history["objective"]
+    with pytest.raises(ValueError, match="eval_every"):
+        minimize(DLADMM, MLP((12, 6, 3)), data, OPTS, max_iter=2, eval_every=0)
+
+
+def test_a_run_that_stops_early_is_evaluated_at_its_last_iteration(data):
+    def stop_at_2(info):
+        if info.iteration == 2:
+            raise StopIteration
+
+    res = minimize(DLADMM, MLP((12, 6, 3)), data, OPTS, max_iter=10, eval_every=5, callback=stop_at_2)
+    assert res.status is Status.STOPPED_BY_CALLBACK and res.nit == 2
+    assert math.isnan(res.history["test_accuracy"][0]) and not math.isnan(res.history["test_accuracy"][1])
+
+
+def test_a_schedule_that_reads_the_training_loss_is_evaluated_every_iteration(data):
+    code = DlADMMOptions.released_code(rho=1.0)  # cost-triggered ρ schedule reads row["train_loss"]
+    assert DLADMM.needs_train_loss(code) and not DLADMM.needs_train_loss(OPTS)
+    sparse = minimize(DLADMM, MLP((12, 6, 3)), data, code, max_iter=6, eval_every=6)
+    dense = minimize(DLADMM, MLP((12, 6, 3)), data, code, max_iter=6)
+    assert not any(math.isnan(v) for v in sparse.history["train_loss"])
+    assert sparse.history["rho"] == dense.history["rho"]
+
+
+def test_tol_on_the_residual_ends_with_converged(data):
+    ref = minimize(DLADMM, MLP((12, 6, 3)), data, OPTS, max_iter=30)
+    tol = ref.history["residual"][9]  # the first iteration at or below it ends the run
+    first = next(n for n, r in zip(ref.history["iteration"], ref.history["residual"]) if r <= tol)
+    res = minimize(DLADMM, MLP((12, 6, 3)), data, OPTS, max_iter=30, tol=tol)
+    assert res.status is Status.CONVERGED and res.success and res.nit == first
+    assert "converged at iteration" in res.message
+    assert not math.isnan(res.history["test_accuracy"][-1])
+    assert minimize(DLADMM, MLP((12, 6, 3)), data, OPTS, max_iter=3, tol=0.0).status is Status.COMPLETED
+    with pytest.raises(ValueError, match="tol"):
+        minimize(DLADMM, MLP((12, 6, 3)), data, OPTS, max_iter=3, tol=-1.0)
+
+
+def test_tol_for_a_baseline_is_the_relative_objective_change(data):
+    adam = amref.get_solver("adam")
+    assert not adam.constrained and DLADMM.constrained
+    ref = minimize(adam, MLP((12, 6, 3)), data, max_iter=40)
+    f = ref.history["objective"]
+    changes = [abs(b - a) / max(abs(a), abs(b), 1.0) for a, b in zip(f, f[1:])]
+    tol = sorted(changes)[len(changes) // 2]
+    first = 2 + next(i for i, c in enumerate(changes) if c <= tol)
+    res = minimize(adam, MLP((12, 6, 3)), data, max_iter=40, tol=tol)
+    assert res.status is Status.CONVERGED and res.nit == first
+
+
+def test_callback_params_are_computed_only_when_read(data):
+    calls = []
+    spec = dataclasses.replace(DLADMM, params=lambda s: calls.append(1) or DLADMM.params(s))
+    minimize(spec, MLP((12, 6, 3)), data, OPTS, max_iter=4, eval_every=4, callback=lambda info: info.row)
+    assert len(calls) == 2  # the evaluation at iteration 4 and Result.params
+    calls.clear()
+    read = []
+    minimize(spec, MLP((12, 6, 3)), data, OPTS, max_iter=2, eval_every=2,
+             callback=lambda info: read.append(info.params is info.params))
+    assert read == [True, True] and len(calls) == 2 + 2  # once per read iteration (cached), eval, result
+
+
+def test_verbose_prints_the_cli_table(data, capsys):
+    minimize(DLADMM, MLP((12, 6, 3)), data, OPTS, max_iter=3, verbose=True)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("amref: dladmm on synthetic (40 train samples), widths 12-6-3")
+    assert out[1].split() == ["iter", "objective", "residual", "train", "acc", "test", "acc", "sec/it"]
+    assert [line.split()[0] for line in out[2:]] == ["1", "2", "3"]
+
+
+def test_result_names_the_last_checkpoint(data, tmp_path):
+    path = tmp_path / "c.npz"
+    res = minimize(DLADMM, MLP((12, 6, 3)), data, OPTS, max_iter=5, checkpoint=path, checkpoint_every=2)
+    assert res.checkpoint == {"path": os.fspath(path), "nit": 5}
+    assert minimize(DLADMM, MLP((12, 6, 3)), data, OPTS, max_iter=1).checkpoint is None

@@ -13,6 +13,7 @@ from amref import checkpoint as ckpt
 from amref.backend import get_namespace
 from amref.contract import StateLost
 from amref.driver import minimize
+from amref.parallel import minimize_with_restores
 from amref.problem import MLP
 from amref.result import Status
 from amref.solvers.dladmm import DlADMMOptions
@@ -80,10 +81,11 @@ def test_a_lost_state_is_restored_from_the_last_checkpoint(data, tmp_path):
     log: list = []
     path = tmp_path / "c.npz"
     seen = []
-    res = minimize(remote_solver({6}, log), PROBLEM, data, OPTS, max_iter=6, checkpoint=path, checkpoint_every=2,
-                   callback=lambda info: seen.append(info.iteration))
+    res = minimize_with_restores(remote_solver({6}, log), PROBLEM, data, OPTS, max_iter=6, checkpoint=path,
+                                 checkpoint_every=2, callback=lambda info: seen.append(info.iteration))
     assert res.status is Status.COMPLETED and res.nit == 6
-    assert "worker w1 holding layers 2–3 is gone; restored iteration 4" in res.message
+    assert "worker w1 holding layers 2–3 is gone (last checkpoint: " in res.message
+    assert "(iteration 4)); restored iteration 4" in res.message
     assert seen == [1, 2, 3, 4, 5, 5, 6]  # lost in iteration 6: iteration 5 is recomputed
     assert log.count("import") == 1 and log.count("init") == 1
     for a, b in zip(full.params, res.params):
@@ -96,8 +98,8 @@ def test_a_lost_state_is_restored_from_the_last_checkpoint(data, tmp_path):
 def test_without_a_checkpoint_the_initial_state_is_restored(data):
     full = minimize(DLADMM, PROBLEM, data, OPTS, max_iter=4)
     log: list = []
-    res = minimize(remote_solver({3}, log), PROBLEM, data, OPTS, max_iter=4)
-    assert res.status is Status.COMPLETED and "restored iteration 0" in res.message
+    res = minimize_with_restores(remote_solver({3}, log), PROBLEM, data, OPTS, max_iter=4)
+    assert res.status is Status.COMPLETED and "restored the initial state" in res.message
     assert log.count("init") == 2
     np.testing.assert_array_equal(full.history["objective"], res.history["objective"])
 
@@ -105,8 +107,8 @@ def test_without_a_checkpoint_the_initial_state_is_restored(data):
 def test_too_many_losses_stop_with_a_resumable_checkpoint(data, tmp_path):
     full = minimize(DLADMM, PROBLEM, data, OPTS, max_iter=6)
     path = tmp_path / "c.npz"
-    res = minimize(remote_solver({4, 5}, []), PROBLEM, data, OPTS, max_iter=6, checkpoint=path, checkpoint_every=2,
-                   max_restores=1)
+    res = minimize_with_restores(remote_solver({4, 5}, []), PROBLEM, data, OPTS, max_iter=6, checkpoint=path,
+                                 checkpoint_every=2, max_restores=1)
     assert res.status is Status.STATE_LOST and not res.success
     assert res.state is None and res.params == [] and res.nit == 2 and len(res.history) == 2
     assert f"{path} (iteration 2)" in res.message and "max_restores=1" in res.message
@@ -114,4 +116,4 @@ def test_too_many_losses_stop_with_a_resumable_checkpoint(data, tmp_path):
     rest = minimize(DLADMM, PROBLEM, data, max_iter=6, resume=path)
     np.testing.assert_array_equal(full.history["objective"], rest.history["objective"])
     with pytest.raises(ValueError, match="max_restores"):
-        minimize(DLADMM, PROBLEM, data, OPTS, max_iter=1, max_restores=-1)
+        minimize_with_restores(DLADMM, PROBLEM, data, OPTS, max_iter=1, max_restores=-1)

@@ -19,7 +19,7 @@ import amref
 from amref import checkpoint as ckpt
 from amref.backend import get_namespace
 from amref.cli import main
-from amref.parallel import SerialRunner, check_runner, open_runner
+from amref.parallel import SerialRunner, check_runner, minimize_with_restores, open_runner
 from amref.parallel.messages import decode, encode
 from amref.quantize import CODE_LEVELS, PAPER_LEVELS, Grid, boundary_bytes, project
 from amref.solvers.pdadmm import PdADMMOptions
@@ -242,8 +242,8 @@ def test_killed_worker_is_restored_from_the_checkpoint(tmp_path):
         runner = DaskRunner(client, rejoin_timeout=5.0)
         killed: list = []
         path = tmp_path / "run.npz"
-        res = amref.minimize(runner.solver(pd), problem, d, opts, max_iter=5, checkpoint=path, checkpoint_every=2,
-                             callback=killer(3))
+        res = minimize_with_restores(runner.solver(pd), problem, d, opts, max_iter=5, checkpoint=path,
+                                     checkpoint_every=2, callback=killer(3))
         assert killed and res.status is amref.Status.COMPLETED and res.nit == 5
         assert "restored iteration 2" in res.message and killed[0] in res.message
         assert res.history["iteration"] == [1, 2, 3, 4, 5]
@@ -254,9 +254,10 @@ def test_killed_worker_is_restored_from_the_checkpoint(tmp_path):
         np.testing.assert_allclose(res.history["objective"], full.history["objective"], rtol=1e-10)
 
         killed.clear()
+        client.wait_for_workers(2, timeout=60)  # the nanny's replacement for the killed worker has joined
         path2 = tmp_path / "lost.npz"
-        lost = amref.minimize(runner.solver(pd), problem, d, opts, max_iter=5, checkpoint=path2,
-                              checkpoint_every=2, callback=killer(3), max_restores=0)
+        lost = minimize_with_restores(runner.solver(pd), problem, d, opts, max_iter=5, checkpoint=path2,
+                                      checkpoint_every=2, callback=killer(3), max_restores=0)
         assert lost.status is amref.Status.STATE_LOST and not lost.status.success
         assert lost.state is None and lost.nit == 3 and "lost.npz (iteration 2)" in lost.message
         assert ckpt.load(path2, NP)["nit"] == 2
@@ -306,3 +307,47 @@ def test_cli_greedy_training_on_dask(client, tmp_path):
     assert code == 0
     history = json.loads(out.read_text())["history"]
     assert history["depth"] == [5, 5, 6, 6] and all(b > 0 for b in history["bytes_between_workers"])
+
+
+# ----------------------------------------------------------------------------- what comes back to the client
+def _count_array_gathers(client, monkeypatch) -> list:
+    """Record, for every ``client.gather``, whether what came back held an array (weights or blocks)."""
+    seen: list = []
+    original = client.gather
+
+    def holds_array(x):
+        if isinstance(x, np.ndarray):
+            return x.size > 1
+        if isinstance(x, (list, tuple)):
+            return any(holds_array(v) for v in x)
+        if isinstance(x, dict):
+            return any(holds_array(v) for v in x.values())
+        return dataclasses.is_dataclass(x) and any(holds_array(getattr(x, f.name)) for f in dataclasses.fields(x))
+
+    def gather(futures, *args, **kwargs):
+        out = original(futures, *args, **kwargs)
+        seen.append(holds_array(out))
+        return out
+
+    monkeypatch.setattr(client, "gather", gather)
+    return seen
+
+
+@pytest.mark.parametrize("eval_every, with_callback, weight_gathers", [
+    (5, False, 2),   # the evaluation at the end and Result.params
+    (5, True, 2),    # a callback that does not read info.params costs nothing
+    (1, False, 6),   # an evaluation every iteration, then Result.params
+])
+def test_only_scalars_come_back_between_evaluations(client, monkeypatch, eval_every, with_callback, weight_gathers):
+    name, opts, dtype, _ = CASES["pdadmm-f64"]
+    d, problem = data(dtype), amref.MLP(WIDTHS)
+    spec = DaskRunner(client).solver(amref.get_solver(name))
+    rows: list = []
+    seen = _count_array_gathers(client, monkeypatch)
+    res = amref.minimize(spec, problem, d, opts, max_iter=5, eval_every=eval_every,
+                         callback=(lambda info: rows.append(info.row)) if with_callback else None)
+    assert res.status is amref.Status.COMPLETED and len(rows) == (5 if with_callback else 0)
+    assert sum(seen) == weight_gathers
+    assert len(seen) - sum(seen) == 5  # one gather of the layers' scalar reports per iteration
+    evaluated = [i for i, a in enumerate(res.history["test_accuracy"], 1) if not np.isnan(a)]
+    assert evaluated == list(range(eval_every, 6, eval_every))

@@ -101,6 +101,7 @@ class Baseline:
             step=functools.partial(step, baseline=self),
             diagnostics=diagnostics,
             params=params,
+            constrained=False,
         )
 
 

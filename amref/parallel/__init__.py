@@ -18,6 +18,9 @@ Both call the same per-layer functions of :mod:`amref.solvers.pdadmm` (``update_
 ``update_layer_dual``, ``layer_diagnostics``) and produce identical iterates. :func:`open_runner` builds
 one from the command line's ``--runner``, ``--workers``, ``--scheduler`` and closes what it started.
 The dask runner needs the ``distributed`` extra (``pip install "amref[distributed]"``).
+
+A worker that dies takes part of the state with it: :func:`minimize_with_restores` (an outer loop
+around :func:`amref.minimize`) resumes such a run from its last checkpoint on the workers that are left.
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Iterator
 
+from .recovery import minimize_with_restores
 from .serial import SerialRunner
 
-__all__ = ["DaskRunner", "SerialRunner", "WorkerLostError", "check_runner", "open_runner", "RUNNERS"]
+__all__ = ["DaskRunner", "SerialRunner", "WorkerLostError", "check_runner", "minimize_with_restores",
+           "open_runner", "RUNNERS"]
 
 RUNNERS = ("serial", "dask")
 

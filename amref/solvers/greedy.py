@@ -150,6 +150,7 @@ def train_greedy(
     seed: int = 0,
     init_scheme: str = "paper",
     callback: Callable[[IterationInfo], None] | None = None,
+    eval_every: int = 1,
 ) -> Result:
     """Train ``problem`` layer-wise with ``solver``: each stage a :func:`amref.driver.minimize` run.
 
@@ -167,6 +168,8 @@ def train_greedy(
         Initial weights of the first stage and of random output layers.
     callback
         Called after every iteration of every stage (``info.params`` are that stage's weights).
+    eval_every
+        Forward-pass evaluation period of every stage (see :func:`~amref.driver.minimize`).
 
     Returns
     -------
@@ -198,7 +201,7 @@ def train_greedy(
                                 seed=seed, init_scheme=init_scheme)
         result = minimize(solver, net, data, stage.options if stage.options is not None else options,
                           max_iter=stage.iterations, params=start, seed=seed, init_scheme=init_scheme,
-                          callback=callback)
+                          callback=callback, eval_every=eval_every)
         current = net
         n = len(result.history)
         for i in range(n):
@@ -210,7 +213,7 @@ def train_greedy(
         offset += result.nit
         for key, value in result.timings.items():
             timings[key] = timings.get(key, 0.0) + value
-        if result.status not in (Status.COMPLETED,):
+        if result.status not in (Status.COMPLETED, Status.CONVERGED):
             break
     assert result is not None
     described = [{"depth": s.depth, "iterations": s.iterations, "output_init": s.output_init,

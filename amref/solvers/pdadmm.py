@@ -598,4 +598,5 @@ SOLVER = SolverSpec(
     diagnostics=diagnostics,
     params=params,
     end_iteration=end_iteration,
+    needs_train_loss=lambda options: options.rho_schedule == "cost",
 )
