@@ -10,7 +10,7 @@ Forward and backward pass (one batch ``x`` of B columns)::
     a_l = relu(z_l)                         l < L
     ℓ   = s · Σ_j R(z_{L,j}; y_j)           s = 1 ("sum") or 1/B ("mean")
 
-    δ_L = s · ∂R/∂z_L                       (softmax(z_L) − y for the cross-entropy)
+    δ_L = s · ∂R/∂z_L                       (softmax(z_L) − y for the cross-entropy, z_L − y squared)
     δ_l = relu′(z_l) ∘ (W_{l+1}ᵀ δ_{l+1})   l = L−1 … 1
     ∂ℓ/∂W_l = δ_l a_{l−1}ᵀ,   ∂ℓ/∂b_l = δ_l 1
 
@@ -19,7 +19,8 @@ Exact Hessian-vector product, Pearlmutter's R-operator (forward-over-reverse), f
 
     R(a_0) = 0
     R(z_l) = W_l R(a_{l−1}) + V_l a_{l−1} + v_l 1ᵀ,     R(a_l) = relu′(z_l) ∘ R(z_l)
-    R(δ_L) = s · ∇²R(z_L) R(z_L)                      (column-wise (diag p − p pᵀ) r for the cross-entropy)
+    R(δ_L) = s · ∇²R(z_L) R(z_L)                      (column-wise (diag p − p pᵀ) r for the cross-entropy,
+                                                       R(z_L) squared, 0 hinge)
     R(δ_l) = relu′(z_l) ∘ (W_{l+1}ᵀ R(δ_{l+1}) + V_{l+1}ᵀ δ_{l+1})    (relu″ = 0)
     (Hv)_{W_l} = R(δ_l) a_{l−1}ᵀ + δ_l R(a_{l−1})ᵀ,     (Hv)_{b_l} = R(δ_l) 1
 
@@ -31,8 +32,9 @@ layer l is ``G_i = d_i a_iᵀ`` (d_i = column i of the per-sample δ, i.e. δ_l 
 and the bias gradient of sample i is d_i. AdAdaGrad's batch-size tests and AdaFisher's Kronecker
 factors are built from these.
 
-The output loss enters through :func:`output_loss` and :func:`output_loss_hvp` only, which dispatch on
-``problem.loss``: a new loss needs its value, gradient and Hessian-vector product there and nowhere else.
+The output loss enters through :func:`output_loss` and :func:`output_loss_hvp` only, which take the
+value, gradient and Hessian-vector product from ``problem.loss``'s :class:`~amref.losses.Loss` record:
+every loss there works here (for the hinge, δ_L is a subgradient and ∇²R = 0, its a.e. Hessian).
 """
 
 from __future__ import annotations
@@ -49,35 +51,23 @@ REDUCTIONS = ("sum", "mean")
 
 
 # ----------------------------------------------------------------------------- the output loss (one place)
-_LOSSES = ("cross_entropy",)
+def output_loss(loss: str | losses.Loss, z: Array, y: Array) -> tuple[Array, Array]:
+    """``(R, ∂R/∂z)`` of the summed output loss ``loss`` (``problem.loss`` or its record), R as a 0-d array."""
+    return losses.get(loss).value_and_grad(z, y)
 
 
-def output_loss(loss: str, z: Array, y: Array) -> tuple[Array, Array]:
-    """``(R, ∂R/∂z)`` of the summed output loss named ``loss`` (``problem.loss``), R as a 0-d array."""
-    if loss == "cross_entropy":
-        grad, value = losses.cross_entropy_and_grad(z, y)
-        return value, grad
-    raise ValueError(f"backprop has no gradient for loss {loss!r}")
-
-
-def output_loss_hvp(loss: str, z: Array, y: Array, r: Array) -> Array:
-    """``∇²R(z) r`` for the summed output loss (the loss is a sum of per-column terms, so column by column).
-
-    Cross-entropy: with p = softmax(z_j) the column Hessian is ``diag p − p pᵀ``, so the product is
-    ``p ∘ r − p (pᵀ r)``.
-    """
-    if loss == "cross_entropy":
-        xp = namespace(z, r)
-        p = losses.softmax(z)
-        pr = p * r
-        return pr - p * xp.sum(pr, axis=0, keepdims=True)
-    raise ValueError(f"backprop has no Hessian-vector product for loss {loss!r}")
+def output_loss_hvp(loss: str | losses.Loss, z: Array, y: Array, r: Array) -> Array:
+    """``∇²R(z) r`` for the summed output loss (:attr:`amref.losses.Loss.hvp`; zeros for the hinge)."""
+    return losses.get(loss).hvp(z, y, r)
 
 
 def check_supported(problem: MLP) -> None:
-    """Raise ``ValueError`` unless backprop has derivatives for ``problem.loss`` and ``problem.activation``."""
-    if problem.loss not in _LOSSES:
-        raise ValueError(f"backprop has no derivatives for loss {problem.loss!r}; it knows {', '.join(_LOSSES)}")
+    """Raise ``ValueError`` unless backprop has derivatives for ``problem.loss`` and ``problem.activation``.
+
+    Every loss of :mod:`amref.losses` has them (its record's gradient and Hessian-vector product); the
+    hidden layers must be ReLU.
+    """
+    losses.get(problem.loss)
     if problem.activation != "relu":
         raise ValueError(f"backprop is written for ReLU hidden layers, not {problem.activation!r}")
 

@@ -14,10 +14,13 @@ WIDTHS = (4, 5, 3, 3)
 N = 7
 
 
-def tiny(xp, seed=0):
+LOSSES = ("cross_entropy", "squared", "hinge")
+
+
+def tiny(xp, seed=0, loss="cross_entropy"):
     """A 4-5-3-3 ReLU net with weights large enough that several ReLUs are off, and a batch of 7."""
     rng = np.random.default_rng(seed)
-    mlp = MLP(WIDTHS)
+    mlp = MLP(WIDTHS, loss=loss)
     params = mlp.init_params(seed + 1, xp=xp, std=0.7)
     x = from_host(rng.normal(size=(WIDTHS[0], N)), xp)
     y = from_host(one_hot(rng.integers(0, WIDTHS[-1], N), WIDTHS[-1]), xp)
@@ -41,9 +44,10 @@ def loss_at(mlp, vec, like, x, y, xp, reduction):
     return float(backprop.forward_backward(mlp, unflat(vec, like, xp), x, y, reduction).loss)
 
 
+@pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("reduction", ["sum", "mean"])
-def test_gradient_matches_central_differences(xp, reduction):
-    mlp, params, x, y = tiny(xp)
+def test_gradient_matches_central_differences(xp, reduction, loss):
+    mlp, params, x, y = tiny(xp, loss=loss)
     tape = backprop.forward_backward(mlp, params, x, y, reduction)
     theta = flat(params)
     h = 1e-6
@@ -54,16 +58,17 @@ def test_gradient_matches_central_differences(xp, reduction):
         fd[i] = (loss_at(mlp, theta + e, params, x, y, xp, reduction)
                  - loss_at(mlp, theta - e, params, x, y, xp, reduction)) / (2 * h)
     np.testing.assert_allclose(flat(tape.grads), fd, rtol=1e-6, atol=1e-8)
-    # the loss itself is the summed (or mean) cross-entropy of the plain forward pass
+    # the loss itself is the summed (or mean) output loss of the plain forward pass
     summed = mlp.loss_value(params, x, y)
     assert float(tape.loss) == pytest.approx(summed if reduction == "sum" else summed / N, rel=1e-12)
     # at least one hidden unit is off somewhere, so the ReLU mask is exercised
     assert any((host(a) == 0).any() for a in tape.activations[1:])
 
 
+@pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("reduction", ["sum", "mean"])
-def test_hvp_matches_differences_of_gradients(xp, reduction):
-    mlp, params, x, y = tiny(xp)
+def test_hvp_matches_differences_of_gradients(xp, reduction, loss):
+    mlp, params, x, y = tiny(xp, loss=loss)
     rng = np.random.default_rng(3)
     v = unflat(rng.normal(size=flat(params).size), params, xp)
     hv = backprop.hessian_vector_product(mlp, params, x, y, v, reduction)
@@ -76,10 +81,11 @@ def test_hvp_matches_differences_of_gradients(xp, reduction):
         assert got.shape == p.shape and got.dtype == p.dtype
 
 
-def test_hvp_is_symmetric_and_reuses_the_tape():
+@pytest.mark.parametrize("loss", LOSSES)
+def test_hvp_is_symmetric_and_reuses_the_tape(loss):
     import array_api_compat.numpy as xp
 
-    mlp, params, x, y = tiny(xp, seed=4)
+    mlp, params, x, y = tiny(xp, seed=4, loss=loss)
     rng = np.random.default_rng(5)
     u = unflat(rng.normal(size=flat(params).size), params, xp)
     v = unflat(rng.normal(size=flat(params).size), params, xp)
@@ -156,3 +162,8 @@ def test_unknown_loss_or_reduction_raises():
         backprop.output_loss("hinge-ish", x, x)
     with pytest.raises(ValueError, match="loss"):
         backprop.output_loss_hvp("hinge-ish", x, x, x)
+
+
+def test_check_supported_takes_every_loss():
+    for loss in LOSSES:
+        backprop.check_supported(MLP(WIDTHS, loss=loss))

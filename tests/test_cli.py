@@ -124,12 +124,13 @@ def test_greedy_runs_every_stage(tmp_path):
     assert main(["train", "--greedy", "--checkpoint", str(tmp_path / "c.npz"), "--quiet"]) != 0
 
 
-def test_loss_defaults_to_the_papers_and_can_be_chosen(tmp_path):
+def test_loss_defaults_to_the_papers_and_can_be_chosen(tmp_path, capsys):
     out = tmp_path / "b.json"
     assert main(["train", "--solver", "bcd", "--hidden", "8", "--iters", "2", "--quiet", "--out", str(out)]) == 0
     assert main(["train", "--solver", "bcd", "--loss", "cross_entropy", "--hidden", "8", "--iters", "2",
                  "--quiet"]) == 0
-    assert main(["train", "--solver", "dladmm", "--loss", "squared", "--quiet"]) != 0
+    assert main(["train", "--solver", "dladmm", "--loss", "hinge", "--quiet"]) != 0  # needs a Lipschitz ∇R
+    assert "dlADMM" in _err_line(capsys)
 
 
 def test_baseline_presets(tmp_path, capsys):

@@ -129,7 +129,7 @@ def test_update_z_last_is_optimal_and_guarded(rng, monkeypatch):
     np.testing.assert_allclose(z, ref, atol=1e-5)
     assert not restarted
     # an inner solve that raised the objective is discarded (simulated bad solver)
-    monkeypatch.setattr(md, "solve_zl", lambda m_, y_, r_, z_, o_: (z_ + 5.0, ZLInfo(1, False)))
+    monkeypatch.setattr(md, "loss_prox", lambda loss_, m_, y_, r_, z_, o_: (z_ + 5.0, ZLInfo(1, False)))
     z_g, _, restarted = md.update_z_last(m, ref, y, rho, MDLAMOptions())
     assert restarted and np.array_equal(z_g, ref)
     z_g, _, restarted = md.update_z_last(m, ref, y, rho, MDLAMOptions.dlam())

@@ -37,7 +37,8 @@ W_i, b_i   ``W[i-1]``,       weights ``n_i × n_{i−1}``, bias ``n_i × 1`` (ze
            ``b[i-1]``
 U_i        ``U[i-1]``        pre-activation ``n_i × N``
 V_i        ``V[i-1]``        post-activation ``n_i × N`` (V_L is the output estimate, V_0 = x)
-R          ``problem.loss``  ½‖V_L − Y‖² (``"squared"``, the paper's experiments) or cross-entropy / hinge
+R          ``problem.loss``  ½‖V_L − Y‖² (``"squared"``, the paper's experiments) or any other loss of
+                             :mod:`amref.losses` (B1 only needs its prox: cross-entropy / hinge)
 γ, ρ, α    ``gamma, rho,``   penalties on V_i = σ(U_i) and on U_i = W_iV_{i−1} + b_i; proximal weight
            ``alpha``
 m_i        ``m[i-1]``        ``W_i V_{i−1} + b_i 1ᵀ`` at the end of the previous sweep (a cache)

@@ -50,6 +50,11 @@ Choices where the paper and the released code differ (``algorithms.md`` §2.8; d
   It is kept so that this can be checked.
 * z_L is solved by FISTA with the safe step 1/H = 2 (code: η = 4) or by exact per-column Newton.
 
+**Losses.** The paper's R is the softmax cross-entropy; amref takes every output loss whose gradient is
+Lipschitz, i.e. ``"cross_entropy"`` (H = 1/2) and ``"squared"`` (H = 1; z_L in closed form), because
+Properties 1–2 (ρ > 2H) and the optimality identity ∇R(z_L) + u = 0 need one. The hinge is refused
+at :func:`init_state` (its z_L step would run, but nothing the paper proves would hold).
+
 Use :meth:`DlADMMOptions.released_code` for all of the code's choices at once.
 """
 
@@ -63,10 +68,10 @@ from ..activations import relu
 from ..backend import Array, inner, namespace, sum_of_squares
 from ..contract import SolverSpec
 from ..flops import MatrixProduct, flops
-from ..losses import CROSS_ENTROPY_LIPSCHITZ, cross_entropy
+from ..losses import Loss
+from ..losses import get as get_loss
 from ..problem import MLP, Params, join_params, label_targets, split_params
-from .subproblems import (ZLOptions, bias_step, linearized_input_step, linearized_weight_step, relu_prox,
-                          solve_zl)
+from .subproblems import ZLOptions, bias_step, linearized_input_step, linearized_weight_step, loss_prox, relu_prox
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,6 +195,7 @@ class DlADMMState:
     iteration: int = 0
     costs: tuple = ()
     zl_iterations: int = 0
+    loss: str = "cross_entropy"
 
 
 # ----------------------------------------------------------------------------- subproblems
@@ -231,13 +237,14 @@ def update_z_hidden(m, a, options):
     return relu_prox(m, a, alpha=1.0, beta=1.0, jit=options.jit)
 
 
-def update_z_last(m, u, y, rho, z_prev, options):
+def update_z_last(m, u, y, rho, z_prev, options, *, loss: str | Loss = "cross_entropy"):
     """Eq 5 (backward) / Eq 15 (forward): ``argmin_z R(z; y) + ⟨u, z − m_L⟩ + (ρ/2)‖z − m_L‖²``.
 
-    Completing the square: ``argmin_z R(z; y) + (ρ/2)‖z − (m_L − u/ρ)‖²``, warm-started at z_prev.
+    Completing the square: ``argmin_z R(z; y) + (ρ/2)‖z − (m_L − u/ρ)‖²``, the prox of the loss
+    (:func:`~amref.solvers.subproblems.loss_prox`), warm-started at z_prev when it needs an inner solver.
     Returns ``(z_L, inner_iterations)``.
     """
-    z, info = solve_zl(m - u / rho, y, rho, z_prev, options.zl)
+    z, info = loss_prox(loss, m - u / rho, y, rho, z_prev, options.zl)
     return z, info.iterations
 
 
@@ -248,9 +255,15 @@ def update_u(u, z_last, m_last, rho):
 
 # ----------------------------------------------------------------------------- the iteration
 def init_state(problem: MLP, data, params: Params, options: DlADMMOptions) -> DlADMMState:
-    """Initial variables (``algorithms.md`` §1): z_l, a_l from a forward pass, z_L = ±1 from the labels, u = 0."""
-    if problem.activation != "relu" or problem.loss != "cross_entropy":
-        raise ValueError("dlADMM is implemented for ReLU hidden layers and the cross-entropy loss")
+    """Initial variables (``algorithms.md`` §1): z_l, a_l from a forward pass, z_L = ±1 from the labels, u = 0.
+
+    Raises ``ValueError`` for a non-ReLU network or a loss without a Lipschitz gradient (the hinge).
+    """
+    if problem.activation != "relu":
+        raise ValueError("dlADMM is implemented for ReLU hidden layers")
+    if not get_loss(problem.loss).smooth:
+        raise ValueError(f"dlADMM needs a loss with a Lipschitz gradient (cross_entropy, squared), "
+                         f"not {problem.loss!r}")
     xp = namespace(data.x_train)
     W, b = split_params(params)
     zs, acts = problem.hidden(params, data.x_train)
@@ -266,6 +279,7 @@ def init_state(problem: MLP, data, params: Params, options: DlADMMOptions) -> Dl
         nu=float(options.rho if options.nu_equals_rho else options.nu),
         theta0=float(options.theta0),
         tau0=float(options.tau0),
+        loss=problem.loss,
     )
 
 
@@ -282,7 +296,7 @@ def step(state: DlADMMState, data, options: DlADMMOptions) -> DlADMMState:
     zl_iters = 0
 
     # backward sweep, output layer: z̄_L (Eq 5), b̄_L (Eq 7), W̄_L (Eq 9)
-    z[last], k = update_z_last(m[last], u, y, rho, z[last], options)
+    z[last], k = update_z_last(m[last], u, y, rho, z[last], options, loss=state.loss)
     zl_iters += k
     b[last], m[last] = update_b(b[last], m[last], target(last), options)
     W[last], m[last], _ = update_W(W[last], inputs(last), m[last], target(last), rho, state.theta0, options)
@@ -303,7 +317,7 @@ def step(state: DlADMMState, data, options: DlADMMOptions) -> DlADMMState:
     # forward sweep, output layer: W_L (Eq 11), b_L (Eq 13), z_L (Eq 15)
     W[last], m[last], _ = update_W(W[last], inputs(last), m[last], target(last), rho, state.theta0, options)
     b[last], m[last] = update_b(b[last], m[last], target(last), options)
-    z[last], k = update_z_last(m[last], u, y, rho, z[last], options)
+    z[last], k = update_z_last(m[last], u, y, rho, z[last], options, loss=state.loss)
     zl_iters += k
     # dual step
     u = update_u(u, z[last], m[last], rho)
@@ -316,7 +330,7 @@ def step(state: DlADMMState, data, options: DlADMMOptions) -> DlADMMState:
 def augmented_lagrangian(state: DlADMMState, y: Array) -> float:
     """L_ρ(W, b, z, a, u) of Problem 2 (the quantity Property 2 proves non-increasing for ρ > 2H)."""
     r = state.z[-1] - state.m[-1]
-    total = float(cross_entropy(state.z[-1], y)) + inner(state.u, r) + 0.5 * state.rho * sum_of_squares(r)
+    total = float(get_loss(state.loss).value(state.z[-1], y)) + inner(state.u, r) + 0.5 * state.rho * sum_of_squares(r)
     for zl, ml, al in zip(state.z[:-1], state.m[:-1], state.a):
         total += 0.5 * state.nu * (sum_of_squares(zl - ml) + sum_of_squares(al - relu(zl)))
     return total
@@ -356,9 +370,13 @@ def params(state: DlADMMState) -> Params:
     return join_params(state.W, state.b)
 
 
-def required_rho() -> float:
-    """Property 1–2 need ρ > 2H; H = 1/2 for the summed softmax cross-entropy, so ρ > 1."""
-    return 2 * CROSS_ENTROPY_LIPSCHITZ
+def required_rho(loss: str | Loss = "cross_entropy") -> float:
+    """Properties 1–2 need ρ > 2H, H the Lipschitz constant of ∇R: ρ > 1 for the summed softmax
+    cross-entropy (H = 1/2), ρ > 2 for the squared loss (H = 1)."""
+    record = get_loss(loss)
+    if not record.smooth:
+        raise ValueError(f"dlADMM needs a loss with a Lipschitz gradient, not {record.name!r}")
+    return 2 * record.lipschitz
 
 
 def matrix_products(widths, n_samples: int) -> list[MatrixProduct]:

@@ -65,6 +65,9 @@ Where amref differs from the paper or the code (``algorithms.md`` §3.6, ``refer
 * ``weight_decay`` μ is Ω(W) = (μ/2)‖W‖², counted once (the code uses μ = 0.05 and counts it twice in the
   printed objective); ``band_tol`` shrinks the band by the code's 1e-9.
 * z_L is solved by FISTA with the safe step 1/H = 2 (code: η = 4, tolerance 1e-4) or exact Newton.
+* **Losses.** The paper uses the cross-entropy; the z_L step only needs the prox of R and Lemma 2 only
+  convexity of R in z_L, so every output loss of :mod:`amref.losses` is taken (squared and hinge: the
+  z_L step in closed form).
 * With the ε schedule the band shrinks between iterations, so the previous a can leave the new band and F
   (which is ``+∞`` outside it) is monotone only for a fixed ε; diagnostics report ``band_violation``.
 """
@@ -78,9 +81,10 @@ from typing import Literal
 from ..activations import relu
 from ..backend import Array, namespace, sum_of_squares
 from ..contract import SolverSpec
-from ..losses import cross_entropy
+from ..losses import Loss
+from ..losses import get as get_loss
 from ..problem import MLP, Params, join_params, label_targets, split_params
-from .subproblems import ZLOptions, bias_step, linearized_weight_step, solve_zl
+from .subproblems import ZLOptions, bias_step, linearized_weight_step, loss_prox
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,6 +201,7 @@ class MDLAMState:
     iteration: int = 0
     restarts: int = 0
     zl_iterations: int = 0
+    loss: str = "cross_entropy"
 
 
 # ----------------------------------------------------------------------------- subproblems
@@ -249,16 +254,18 @@ def band_z(m, a, eps, options):
     return xp.maximum(xp.minimum(m, upper), lower)
 
 
-def update_z_last(m, z, y, rho, options):
-    """z-step, l = L: ``argmin_z R(z; y) + (ρ/2)‖z − W_L a_{L−1} − b_L‖²`` (warm start z^k).
+def update_z_last(m, z, y, rho, options, *, loss: str | Loss = "cross_entropy"):
+    """z-step, l = L: ``argmin_z R(z; y) + (ρ/2)‖z − W_L a_{L−1} − b_L‖²``, the prox of the loss
+    (:func:`~amref.solvers.subproblems.loss_prox`; warm start z^k when it needs an inner solver).
 
     With the safeguard an inexact solve that raised this objective is discarded (z^k kept).
     Returns ``(z_L, inner_iterations, restarted)``.
     """
-    z_new, info = solve_zl(m, y, rho, z, options.zl)
+    record = get_loss(loss)
+    z_new, info = loss_prox(record, m, y, rho, z, options.zl)
     if options.safeguard:
         def value(v):
-            return float(cross_entropy(v, y)) + 0.5 * rho * sum_of_squares(v - m)
+            return float(record.value(v, y)) + 0.5 * rho * sum_of_squares(v - m)
         if value(z_new) > value(z):
             return z, info.iterations, True
     return z_new, info.iterations, False
@@ -312,14 +319,15 @@ def update_a(a, a_prev_iter, z_cur, W_next, b_next, z_next, m_next, omega, eps, 
 # ----------------------------------------------------------------------------- the iteration
 def init_state(problem: MLP, data, params: Params, options: MDLAMOptions) -> MDLAMState:
     """z_l, a_l from a forward pass (a_l = f(z_l) lies in every band), z_L = ±1 from the labels, s⁰ = 0."""
-    if problem.activation != "relu" or problem.loss != "cross_entropy":
-        raise ValueError("mDLAM is implemented for ReLU hidden layers and the cross-entropy loss")
+    if problem.activation != "relu":
+        raise ValueError("mDLAM is implemented for ReLU hidden layers")
+    get_loss(problem.loss)  # every loss has the prox the z_L step needs; this only rejects an unknown name
     W, b = split_params(params)
     zs, acts = problem.hidden(params, data.x_train)
     z = tuple(zs[:-1]) + (label_targets(data.y_train),)
     a = tuple(acts[1:])
     return MDLAMState(W=tuple(W), b=tuple(b), z=z, a=a, W_prev=tuple(W), a_prev=a, m=tuple(zs),
-                      rho=float(options.rho), eps=float(options.eps0))
+                      rho=float(options.rho), eps=float(options.eps0), loss=problem.loss)
 
 
 def nesterov(s: float) -> tuple[float, float]:
@@ -344,7 +352,7 @@ def step(state: MDLAMState, data, options: MDLAMOptions) -> MDLAMState:
         restarts += r
         b[i], m[i] = update_b(b[i], m[i], z[i], options)
         if i == L - 1:
-            z[i], zl_iters, r = update_z_last(m[i], z[i], y, rho, options)
+            z[i], zl_iters, r = update_z_last(m[i], z[i], y, rho, options, loss=state.loss)
             restarts += r
         else:
             z[i] = band_z(m[i], a[i], eps, options)
@@ -359,7 +367,7 @@ def step(state: MDLAMState, data, options: MDLAMOptions) -> MDLAMState:
 
 def objective(state: MDLAMState, y: Array, options: MDLAMOptions) -> float:
     """F(W, b, z, a) of Problem 2 (without the band's indicator; see ``band_violation``)."""
-    total = float(cross_entropy(state.z[-1], y))
+    total = float(get_loss(state.loss).value(state.z[-1], y))
     for zl, ml in zip(state.z, state.m):
         total += 0.5 * state.rho * sum_of_squares(zl - ml)
     if options.weight_decay:

@@ -81,6 +81,9 @@ Choices where the paper and the code differ (``algorithms.md`` §4.5, §5.5; def
   code drops the proximal term from the comparison (``"without_prox"``, ``reference-code.md`` §5 item 6),
   which breaks the descent argument of Lemma 1.
 * z_L is solved by FISTA with the safe step 1/H = 2 (code: η = 4) or exact per-column Newton.
+* **Losses.** The papers use the cross-entropy; the z_L step only needs the prox of R and Lemma 1 asks no
+  smoothness of R, so every output loss of :mod:`amref.losses` is taken (squared and hinge: z_L in
+  closed form). The output layer's block carries the loss's name.
 * ``weight_decay`` μ adds Ω(W) = (μ/2)‖W‖² to every W-block and to the objective (pdADMM-G code; paper 0).
 * ``rho_schedule="cost"``: the pdADMM-G code's rule, ρ ← min(10ρ, 1) when the training loss failed to
   drop by 1e-3 twice in a row (paper: constant).
@@ -105,11 +108,11 @@ from typing import Literal
 from ..activations import relu
 from ..backend import Array, dtype_name, inner, namespace, sum_of_squares
 from ..contract import SolverSpec
-from ..losses import cross_entropy
+from ..losses import Loss
+from ..losses import get as get_loss
 from ..problem import MLP, Params, join_params, label_targets
 from ..quantize import PAPER_LEVELS, Grid, as_grid, boundary_bytes, on_grid, project
-from .subproblems import (ZLOptions, bias_step, linearized_input_step, linearized_weight_step, relu_prox,
-                          solve_zl)
+from .subproblems import ZLOptions, bias_step, linearized_input_step, linearized_weight_step, loss_prox, relu_prox
 
 Quantize = Literal["p", "q", "pq"]
 
@@ -243,7 +246,7 @@ class LayerBlock:
 
     ``p`` is None for the first layer (p_1 = x is the data); ``q`` and ``u`` are None for the output
     layer. ``m`` caches ``W p + b``. ``zl_iterations`` is the inner iteration count of the last z_L
-    solve (output layer only).
+    solve and ``loss`` the name of the output loss R (both used by the output layer only).
     """
 
     p: Array | None
@@ -254,6 +257,7 @@ class LayerBlock:
     u: Array | None
     m: Array
     zl_iterations: int = 0
+    loss: str = "cross_entropy"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -331,12 +335,13 @@ def update_z_hidden(m, q, z_prev, options):
                      jit=options.jit)
 
 
-def update_z_last(m, y, nu, z_prev, options):
-    """Algorithm 1 step 4 (l = L): ``argmin_z R(z; y) + (ν/2)‖z − m_L‖²``, warm-started at z_prev.
+def update_z_last(m, y, nu, z_prev, options, *, loss: str | Loss = "cross_entropy"):
+    """Algorithm 1 step 4 (l = L): ``argmin_z R(z; y) + (ν/2)‖z − m_L‖²``, the prox of the loss
+    (:func:`~amref.solvers.subproblems.loss_prox`), warm-started at z_prev when it needs an inner solver.
 
     Returns ``(z_L, inner_iterations)``.
     """
-    z, info = solve_zl(m, y, nu, z_prev, options.zl)
+    z, info = loss_prox(loss, m, y, nu, z_prev, options.zl)
     return z, info.iterations
 
 
@@ -405,7 +410,7 @@ def update_layer_primal(
     if last:
         if y is None:
             raise ValueError("the output layer's primal update needs the labels y")
-        z, zl_iterations = update_z_last(m, y, nu, block.z, options)
+        z, zl_iterations = update_z_last(m, y, nu, block.z, options, loss=block.loss)
     else:
         z = update_z_hidden(m, block.q, block.z, options)
     return dataclasses.replace(block, p=None if first else p, W=W, b=b, z=z, m=m, zl_iterations=zl_iterations)
@@ -452,7 +457,7 @@ def layer_diagnostics(
     if block.q is None:
         if y is None:
             raise ValueError("the output layer's diagnostics need the labels y")
-        obj += float(cross_entropy(block.z, y))
+        obj += float(get_loss(block.loss).value(block.z, y))
     else:
         if p_next is None:
             raise ValueError("a hidden layer's diagnostics need the right neighbour's p")
@@ -470,8 +475,9 @@ def layer_diagnostics(
 def init_state(problem: MLP, data, params: Params, options: PdADMMOptions) -> PdADMMState:
     """Initial variables (``algorithms.md`` §1): z_l, q_l = f(z_l), p_{l+1} = q_l from a forward pass,
     z_L per ``zl_init`` (±1 from the labels by default), u = 0."""
-    if problem.activation != "relu" or problem.loss != "cross_entropy":
-        raise ValueError("pdADMM is implemented for ReLU hidden layers and the cross-entropy loss")
+    if problem.activation != "relu":
+        raise ValueError("pdADMM is implemented for ReLU hidden layers")
+    get_loss(problem.loss)  # every loss has the prox the z_L step needs; this only rejects an unknown name
     if problem.n_layers < 1:
         raise ValueError("pdADMM needs at least one layer")
     xp = namespace(data.x_train)
@@ -494,6 +500,7 @@ def init_state(problem: MLP, data, params: Params, options: PdADMMOptions) -> Pd
             q=None if last else acts[i + 1],
             u=None if last else xp.zeros_like(acts[i + 1]),
             m=zs[i],
+            loss=problem.loss,
         ))
     nu = options.rho if options.nu_equals_rho else options.nu
     return PdADMMState(blocks=tuple(blocks), rho=float(options.rho), nu=float(nu))

@@ -15,8 +15,8 @@ linearized_*_step   one prox-linear step on a weight block or an input block of 
                     closed-form backtracking; bias_step the exact (or paper-literal) bias block.
 solve_zl            argmin_z R(z; y) + ρ/2‖z − m‖² (the output-layer z_L subproblem): FISTA with the
                     provably safe step 1/H = 2 (the papers' method), or per-column Newton (exact).
-loss_prox           the same subproblem for any output loss of :mod:`amref.losses`: closed forms for
-                    the squared and hinge losses, :func:`solve_zl` for the cross-entropy.
+loss_prox           the same subproblem for any output loss of :mod:`amref.losses`: the loss record's
+                    closed-form ``prox`` (squared, hinge), :func:`solve_zl` for the cross-entropy.
 ==================  ===================================================================================
 
 Every loop here is bounded by a named option.
@@ -30,7 +30,9 @@ from typing import Callable, Literal
 
 from .. import kernels
 from ..backend import Array, eps, namespace, sum_of_squares
-from ..losses import CROSS_ENTROPY_LIPSCHITZ, cross_entropy_and_grad, cross_entropy_columns, log_softmax
+from ..losses import (CROSS_ENTROPY, CROSS_ENTROPY_LIPSCHITZ, Loss, cross_entropy_and_grad, cross_entropy_columns,
+                      log_softmax)
+from ..losses import get as get_loss
 
 
 # ----------------------------------------------------------------------------- backtracking
@@ -419,33 +421,23 @@ def newton_zl(m, y, rho, z0, options: ZLOptions = ZLOptions()):
 
 # ----------------------------------------------------------------------------- any output loss
 def loss_prox(
-    loss: str,
+    loss: str | Loss,
     c: Array,
     y: Array,
     rho: float,
     z0: Array | None = None,
     options: ZLOptions = ZLOptions(),
 ) -> tuple[Array, ZLInfo]:
-    r"""``argmin_z R(z; y) + ρ/2‖z − c‖²`` for the output loss called ``loss``.
+    r"""``argmin_z R(z; y) + ρ/2‖z − c‖²`` for the output loss ``loss`` (a name or a :class:`~amref.losses.Loss`).
 
-    * ``"squared"`` (R = ½‖z − y‖²): ``z = (y + ρc)/(1 + ρ)``.
-    * ``"hinge"`` (per output: max(1 − z, 0) if y = 1, max(z, 0) if y = 0), elementwise: the
-      minimiser of a convex piecewise quadratic, ``max(c, min(c + 1/ρ, 1))`` where y = 1 and
-      ``min(c, max(c − 1/ρ, 0))`` where y = 0 (the kink is the answer when neither smooth piece's
-      stationary point lies on its side).
-    * ``"cross_entropy"``: :func:`solve_zl` warm-started at ``z0`` (default ``c``).
-
-    Returns ``(z, info)``; ``info.iterations`` is 0 for the closed forms.
+    The loss's closed-form ``prox`` where it has one (squared, hinge; ``info.iterations`` is 0);
+    otherwise (the cross-entropy) :func:`solve_zl`, warm-started at ``z0`` (default ``c``).
     """
+    record = get_loss(loss)
     if not (rho > 0 and math.isfinite(rho)):
         raise ValueError(f"loss_prox needs rho > 0, got {rho}")
-    xp = namespace(c, y, z0)
-    if loss == "squared":
-        return (y + rho * c) / (1.0 + rho), ZLInfo(0, True)
-    if loss == "hinge":
-        pos = xp.maximum(c, xp.minimum(c + 1.0 / rho, 1.0))
-        neg = xp.minimum(c, xp.maximum(c - 1.0 / rho, 0.0))
-        return xp.where(y > 0.5, pos, neg), ZLInfo(0, True)
-    if loss == "cross_entropy":
-        return solve_zl(c, y, rho, c if z0 is None else z0, options)
-    raise ValueError(f"loss_prox: unknown loss {loss!r}; expected 'cross_entropy', 'squared' or 'hinge'")
+    if record.prox is not None:
+        return record.prox(c, y, rho), ZLInfo(0, True)
+    if record is not CROSS_ENTROPY:
+        raise ValueError(f"loss {record.name!r} has neither a closed-form prox nor an inner solver")
+    return solve_zl(c, y, rho, c if z0 is None else z0, options)

@@ -40,8 +40,9 @@ h          ``relu``           the activation (ReLU; T3 is :func:`~amref.solvers.
 λ          ``lam``            Bregman multiplier of the output constraint ``n_L × N``
 β, γ       ``beta, gamma``    penalties of the linear and activation constraints (one value for all
                               layers, as in the paper's experiments — recalled, see below)
-ℓ          ``problem.loss``   output loss: the paper's per-output binary hinge (``"hinge"``), the
-                              squared loss, or the softmax cross-entropy the dlADMM comparison uses
+ℓ          ``problem.loss``   output loss, any of :mod:`amref.losses` (T5 only needs its prox): the
+                              paper's per-output binary hinge (``"hinge"``), the squared loss, or the
+                              softmax cross-entropy the dlADMM comparison uses
 m_l        ``m[l-1]``         ``W_l a_{l−1} + b_l``, kept from T3/T5 (a cache, not a variable)
 =========  =================  ===========================================================================
 
@@ -83,8 +84,6 @@ from ..contract import SolverSpec
 from ..losses import get as get_loss
 from ..problem import MLP, Params, join_params, label_targets, split_params
 from .subproblems import ZLOptions, loss_prox, relu_prox
-
-_LOSSES = ("hinge", "squared", "cross_entropy")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -239,8 +238,7 @@ def init_state(problem: MLP, data, params: Params, options: TaylorADMMOptions) -
     """Forward pass of the initial weights (biases zeroed unless ``options.bias``), z_L = ±1, λ = 0."""
     if problem.activation != "relu":
         raise ValueError("Taylor ADMM is implemented for ReLU hidden layers")
-    if problem.loss not in _LOSSES:
-        raise ValueError(f"Taylor ADMM supports the losses {_LOSSES}, got {problem.loss!r}")
+    get_loss(problem.loss)  # every loss has the prox T5 needs; this only rejects an unknown name
     xp = namespace(data.x_train)
     W, b = split_params(params)
     if not options.bias:
