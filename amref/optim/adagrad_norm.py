@@ -31,29 +31,34 @@ b_0      ``b0``              start value, b_0² = 1e-2 in the code
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from ..backend import namespace
+from ..options import nonnegative, positive
 from .base import GradientTransformation, Tree, as_scalar_array, tree_vdot
-from .options import BaselineOptions, check_choice, check_number
+from .options import BaselineOptions
 from .train import Baseline
 from .transforms import compose
 
 
 @dataclasses.dataclass(frozen=True)
 class AdaGradNormOptions(BaselineOptions):
-    """AdaGrad-Norm options (AdAdaGrad code: η = 1, b_0² = 1e-2, ε = 1e-10)."""
+    """AdaGrad-Norm options (AdAdaGrad code: η = 1, b_0² = 1e-2, ε = 1e-10).
+
+    Attributes
+    ----------
+    b0 : float
+        Start value b₀ > 0 of the accumulator (b₀² = 1e-2 in the code).
+    eps : float
+        ε ≥ 0 added outside the accumulator's root.
+    scope : {"global", "row"}
+        One accumulator for the whole network, or one per row of each block.
+    """
 
     lr: float = 1.0
-    b0: float = 0.1
-    eps: float = 1e-10
-    scope: str = "global"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_number("b0", self.b0, low=0.0, low_open=True)
-        check_number("eps", self.eps, low=0.0)
-        check_choice("scope", self.scope, ("global", "row"))
+    b0: float = positive(0.1)
+    eps: float = nonnegative(1e-10)
+    scope: Literal["global", "row"] = "global"
 
 
 class AdaGradNormState(NamedTuple):
