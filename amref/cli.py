@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", default=None, metavar="FILE.npz", help="continue from a checkpoint")
     t.add_argument("--threads", type=int, default=None,
                    help="limit BLAS and Numba threads (useful on shared or oversubscribed machines)")
+    t.add_argument("--no-jit", action="store_true", help="never use the Numba kernels (amref.kernels.use_jit(False))")
     t.add_argument("--print-every", type=int, default=None, help="iteration-table period (default: about 10 rows)")
     t.add_argument("--quiet", action="store_true", help="no progress bar and no table")
     # layer-parallel runner (amref.parallel)
@@ -103,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="amref-curves.png", help="PNG file to write")
     p.add_argument("--title", default=None)
 
-    sub.add_parser("list", help="list solvers and datasets")
+    ls = sub.add_parser("list", help="list solvers and datasets, or one solver's options")
+    ls.add_argument("--options", default=None, metavar="NAME",
+                    help="print every option of solver NAME: its default, accepted values and meaning")
     return parser
 
 
@@ -241,7 +244,7 @@ class _Progress:
 
 def cmd_train(args: argparse.Namespace) -> int:
     import amref
-    from amref import parallel
+    from amref import kernels, parallel
     from amref.backend import device as array_device
     from amref.backend import get_namespace
     from amref.problem import MLP, load_params, save_params
@@ -282,8 +285,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     progress = _Progress(iters, every, args.quiet, banner)
     t0 = time.perf_counter()
     try:
-        with _thread_limit(args.threads), parallel.open_runner(args.runner, workers=args.workers,
-                                                                 scheduler=args.scheduler) as runner:
+        with _thread_limit(args.threads), kernels.use_jit(False if args.no_jit else None), \
+                parallel.open_runner(args.runner, workers=args.workers, scheduler=args.scheduler) as runner:
             solver = runner.solver(solver)
             if args.greedy:
                 result = _train_greedy(solver, problem, data, options, iters, params, args, progress)
@@ -375,6 +378,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     from amref import optim
 
+    if args.options is not None:
+        if args.options not in amref.solver_names():
+            raise CLIError(f"unknown solver {args.options!r}; choose from {', '.join(amref.solver_names())}")
+        amref.show_options(args.options, echo=True)
+        return 0
     print("AM solvers: " + ", ".join(amref.solvers.am_solver_names()))
     print("gradient baselines: " + ", ".join(optim.baseline_names()))
     print("baseline presets (--preset): " + ", ".join(optim.preset_names()))

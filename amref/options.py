@@ -321,15 +321,16 @@ def option_rows(options: Any, prefix: str = "") -> list[OptionRow]:
     return rows
 
 
-def _short(value: Any, width: int = 24) -> str:
-    text = repr(value)
+def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def options_table(options: Any) -> str:
-    """A plain-text table (option, default, accepts, meaning) of ``options``'s fields."""
+def options_table(options: Any, *, default_width: int = 24, meaning_width: int = 100) -> str:
+    """A plain-text table (option, default, accepts, meaning) of ``options``'s fields, with the default's
+    repr and the meaning cut to ``default_width`` and ``meaning_width`` characters."""
     rows = [("option", "default", "accepts", "meaning")]
-    rows += [(r.name, _short(r.default), r.accepts, r.meaning) for r in option_rows(options)]
+    rows += [(r.name, _short(repr(r.default), default_width), r.accepts, _short(r.meaning, meaning_width))
+             for r in option_rows(options)]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join("  ".join([*(c.ljust(w) for c, w in zip(row[:3], widths)), row[3]]).rstrip() for row in rows)
 

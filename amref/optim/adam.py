@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 from ..backend import namespace
 from ..options import fraction, nonnegative
 from .base import GradientTransformation, Tree, tree_zeros_like
-from .options import BaselineOptions
+from .options import BaselineOptions, DecayStyle
 from .train import Baseline
 from .transforms import compose
 
@@ -60,7 +60,7 @@ class AdamWOptions(AdamOptions):
     """AdamW: Adam with decoupled decay, torch's λ = 1e-2."""
 
     weight_decay: float = 1e-2
-    weight_decay_style: str = "decoupled"
+    weight_decay_style: DecayStyle = "decoupled"
 
 
 class AdamState(NamedTuple):
