@@ -48,7 +48,7 @@ from .. import backprop
 from ..backend import namespace
 from ..options import nonnegative, number, positive
 from .adagrad import scale_by_adagrad
-from .adagrad_norm import scale_by_adagrad_norm
+from .adagrad_norm import Scope, scale_by_adagrad_norm
 from .base import GradientTransformation, tree_vdot
 from .options import BaselineOptions
 from .train import Baseline
@@ -88,7 +88,7 @@ class AdAdaGradOptions(BaselineOptions):
     lr: float = 1.0
     batch_size: int | None = 16
     base: Literal["adagrad", "adagrad-norm"] = "adagrad-norm"
-    scope: Literal["global", "row"] = "global"
+    scope: Scope = "global"
     b0: float = positive(0.1)
     eps: float = nonnegative(1e-10)
     test: Literal["norm", "inner_product", "augmented", "coordinate"] = "norm"

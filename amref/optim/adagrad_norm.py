@@ -31,6 +31,7 @@ b_0      ``b0``              start value, b_0² = 1e-2 in the code
 from __future__ import annotations
 
 import dataclasses
+import typing
 from typing import Any, Literal, NamedTuple
 
 from ..backend import namespace
@@ -39,6 +40,9 @@ from .base import GradientTransformation, Tree, as_scalar_array, tree_vdot
 from .options import BaselineOptions
 from .train import Baseline
 from .transforms import compose
+
+#: One accumulator for the whole network, or one per row of each block.
+Scope = Literal["global", "row"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +62,7 @@ class AdaGradNormOptions(BaselineOptions):
     lr: float = 1.0
     b0: float = positive(0.1)
     eps: float = nonnegative(1e-10)
-    scope: Literal["global", "row"] = "global"
+    scope: Scope = "global"
 
 
 class AdaGradNormState(NamedTuple):
@@ -72,9 +76,10 @@ def _row_sq(g):
     return xp.sum(g * g, axis=1, keepdims=True) if g.ndim == 2 else g * g
 
 
-def scale_by_adagrad_norm(b0: float = 0.1, eps: float = 1e-10, scope: str = "global") -> GradientTransformation:
+def scale_by_adagrad_norm(b0: float = 0.1, eps: float = 1e-10, scope: Scope = "global") -> GradientTransformation:
     """u_t = g_t / (b_t + ε) with a global scalar b_t (``"global"``) or one per row (``"row"``)."""
-    check_choice("scope", scope, ("global", "row"))
+    if scope not in typing.get_args(Scope):
+        raise ValueError(f"scope must be one of {', '.join(map(repr, typing.get_args(Scope)))}, got {scope!r}")
 
     def init(params: Tree) -> AdaGradNormState:
         xp = namespace(*params)
