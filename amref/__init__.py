@@ -14,6 +14,7 @@ from . import optim, solvers
 from .data import Dataset, load_dataset
 from .contract import IterationInfo, SolverSpec, StateLost
 from .driver import minimize
+from .options import show_options
 from .problem import MLP, load_params, save_params
 from .result import History, Result, Status
 from .solvers import get_solver, solver_names
@@ -35,6 +36,7 @@ __all__ = [
     "minimize",
     "optim",
     "save_params",
+    "show_options",
     "solver_names",
     "solvers",
 ]

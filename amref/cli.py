@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="evaluate train/test loss and accuracy every K iterations and at the end (default 1)")
     t.add_argument("--tol", type=float, default=None,
                    help="stop when the residual is <= TOL (gradient baselines: the relative objective change)")
+    t.add_argument("--no-jit", action="store_true", help="never use the Numba kernels (amref.kernels.use_jit(False))")
     t.add_argument("--print-every", type=int, default=None, help="iteration-table period (default: about 10 rows)")
     t.add_argument("--quiet", action="store_true", help="no progress bar and no table")
     # layer-parallel runner (amref.parallel)
@@ -107,7 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="amref-curves.png", help="PNG file to write")
     p.add_argument("--title", default=None)
 
-    sub.add_parser("list", help="list solvers and datasets")
+    ls = sub.add_parser("list", help="list solvers and datasets, or one solver's options")
+    ls.add_argument("--options", default=None, metavar="NAME",
+                    help="print every option of solver NAME: its default, accepted values and meaning")
     return parser
 
 
@@ -206,7 +209,7 @@ def _hidden(text: str | None) -> tuple[int, ...]:
 # ----------------------------------------------------------------------------- train
 def cmd_train(args: argparse.Namespace) -> int:
     import amref
-    from amref import parallel
+    from amref import kernels, parallel
     from amref.backend import device as array_device
     from amref.backend import get_namespace
     from amref.problem import MLP, load_params, save_params
@@ -249,8 +252,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     progress = None if args.quiet else ProgressTable(iters, every=args.print_every, banner=banner)
     t0 = time.perf_counter()
     try:
-        with _thread_limit(args.threads), parallel.open_runner(args.runner, workers=args.workers,
-                                                                 scheduler=args.scheduler) as runner:
+        with _thread_limit(args.threads), kernels.use_jit(False if args.no_jit else None), \
+                parallel.open_runner(args.runner, workers=args.workers, scheduler=args.scheduler) as runner:
             solver = runner.solver(solver)
             if args.greedy:
                 result = _train_greedy(solver, problem, data, options, iters, params, args, progress)
@@ -343,6 +346,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     from amref import optim
 
+    if args.options is not None:
+        if args.options not in amref.solver_names():
+            raise CLIError(f"unknown solver {args.options!r}; choose from {', '.join(amref.solver_names())}")
+        amref.show_options(args.options, echo=True)
+        return 0
     print("AM solvers: " + ", ".join(amref.solvers.am_solver_names()))
     print("gradient baselines: " + ", ".join(optim.baseline_names()))
     print("baseline presets (--preset): " + ", ".join(optim.preset_names()))

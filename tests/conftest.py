@@ -38,6 +38,15 @@ def xp(request):
 
 
 @pytest.fixture
+def no_jit():
+    """Run the test with the array-API code only (no Numba kernel), e.g. to compare it bit for bit."""
+    from amref import kernels
+
+    with kernels.use_jit(False):
+        yield
+
+
+@pytest.fixture
 def rng():
     """A seeded host generator."""
     return np.random.default_rng(12345)

@@ -104,10 +104,10 @@ def test_update_b_paper_literal_overshoots_by_N(rng):
     assert phi(literal) > phi(b)  # the printed step increases the block objective for N > 2
 
 
-def test_update_z_hidden_brute_force(rng):
+def test_update_z_hidden_brute_force(rng, no_jit):
     m = rng.normal(size=(4, 30)) * 2
     a = np.abs(rng.normal(size=(4, 30))) * rng.integers(0, 2, size=(4, 30))
-    z = dladmm.update_z_hidden(m, a, DlADMMOptions(jit=False))
+    z = dladmm.update_z_hidden(m, a, DlADMMOptions())
     grid = np.linspace(-8, 8, 160001)
     for i in range(m.shape[0]):
         for j in range(m.shape[1]):
@@ -188,10 +188,10 @@ def _naive_iteration(s: DlADMMState, x, y, opts: DlADMMOptions) -> DlADMMState:
 
 
 @pytest.mark.parametrize("widths", [(6, 5, 4, 3), (6, 3), (6, 5, 3)])
-def test_step_matches_naive_algorithm_1(widths):
+def test_step_matches_naive_algorithm_1(widths, no_jit):
     npx = get_namespace("numpy")
     data = synthetic_dataset(npx, n_features=6, n_classes=3, n_train=25, n_test=5)
-    opts = DlADMMOptions(rho=1.5, nu=0.8, zl=NEWTON, jit=False)
+    opts = DlADMMOptions(rho=1.5, nu=0.8, zl=NEWTON)
     prob = MLP(widths)
     s = dladmm.init_state(prob, data, prob.init_params(3), opts)
     ref = s
@@ -263,10 +263,10 @@ def test_learns_on_separable_data(xp):
     assert res.history["train_accuracy"][-1] > res.history["train_accuracy"][0]
 
 
-def test_backends_give_identical_iterates():
+def test_backends_give_identical_iterates(no_jit):
     dn = synthetic_dataset(get_namespace("numpy"), n_train=40)
     ds = synthetic_dataset(get_namespace("array_api_strict"), n_train=40)
-    opts = DlADMMOptions(rho=1.0, nu=1.0, zl=NEWTON, jit=False)
+    opts = DlADMMOptions(rho=1.0, nu=1.0, zl=NEWTON)
     rn, rs = _run(dn, (12, 7, 3), opts, 3), _run(ds, (12, 7, 3), opts, 3)
     for pn, ps in zip(rn.params, rs.params):
         np.testing.assert_array_equal(pn, to_host(ps))

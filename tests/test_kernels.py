@@ -39,4 +39,28 @@ def test_selection_rules():
     assert kernels.use_numba(strict, None) is False
     with pytest.raises(ValueError):
         kernels.use_numba(strict, True)
-    assert kernels.relu_prox(strict, None) is None and kernels.relu_prox(npx, False) is None
+    assert kernels.relu_prox(strict) is None
+    assert kernels.relu_prox(npx) is numba_cpu.relu_prox  # default None: Numba when installed
+    with kernels.use_jit(False):
+        assert kernels.relu_prox(npx) is None
+        with kernels.use_jit(True):
+            assert kernels.relu_prox(npx) is numba_cpu.relu_prox
+            with pytest.raises(ValueError):
+                kernels.relu_prox(strict)
+        assert kernels.jit_setting() is False  # the inner block restored the outer setting
+    assert kernels.jit_setting() is None
+    with pytest.raises(ValueError, match="jit"):
+        with kernels.use_jit("yes"):
+            pass
+
+
+def test_with_jit_carries_the_setting_to_another_context():
+    """A fresh context (a worker thread or process) starts at None; ``with_jit`` sets the caller's value."""
+    import contextvars
+
+    with kernels.use_jit(False):
+        setting = kernels.jit_setting()
+    fresh = contextvars.Context()
+    assert fresh.run(kernels.jit_setting) is None
+    assert fresh.run(kernels.with_jit, setting, kernels.jit_setting) is False
+    assert fresh.run(kernels.jit_setting) is None

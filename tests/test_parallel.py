@@ -222,12 +222,11 @@ def _kill_one_worker(c: Client) -> str:
     return address
 
 
-def test_killed_worker_is_restored_from_the_checkpoint(tmp_path):
+def test_killed_worker_is_restored_from_the_checkpoint(tmp_path, no_jit):  # spare the workers Numba
     """Kill a worker process after iteration 3: the run restores iteration 2 from its checkpoint onto the
     workers it has and finishes with the uninterrupted iterates; with no restores allowed it stops with
     status STATE_LOST and a checkpoint that resumes to the same result."""
     name, opts, dtype, _ = CASES["pdadmm-g-q-pq-uint8"]
-    opts = dataclasses.replace(opts, jit=False)  # spare the worker processes the Numba compilation
     d, problem = data(dtype), amref.MLP(WIDTHS)
     pd = amref.get_solver(name)
     full = amref.minimize(pd, problem, d, opts, max_iter=5)

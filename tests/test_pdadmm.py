@@ -124,9 +124,9 @@ def test_update_b_exact_is_the_block_minimiser(rng):
     np.testing.assert_allclose(b_lit, s["b"] + np.sum(s["z"] - m, axis=1, keepdims=True), atol=1e-12)
 
 
-def test_update_z_hidden_is_the_elementwise_minimiser(rng):
+def test_update_z_hidden_is_the_elementwise_minimiser(rng, no_jit):
     m, q, zk = (rng.normal(size=(5, 40)) for _ in range(3))
-    z = pd.update_z_hidden(m, q, zk, PdADMMOptions(jit=False))
+    z = pd.update_z_hidden(m, q, zk, PdADMMOptions())
 
     def f(v, i):
         return (v - m.flat[i]) ** 2 + (q.flat[i] - max(v, 0.0)) ** 2 + (v - zk.flat[i]) ** 2
@@ -139,7 +139,7 @@ def test_update_z_hidden_is_the_elementwise_minimiser(rng):
         )
         assert f(z.flat[i], i) <= best.fun + 1e-10
     # the code's comparison without the proximal term picks a worse point somewhere
-    z_code = pd.update_z_hidden(m, q, zk, PdADMMOptions(z_compare="without_prox", jit=False))
+    z_code = pd.update_z_hidden(m, q, zk, PdADMMOptions(z_compare="without_prox"))
     full = lambda v: (v - m) ** 2 + (q - relu(v)) ** 2 + (v - zk) ** 2  # noqa: E731
     assert np.all(full(z) <= full(z_code) + 1e-15) and np.any(full(z) < full(z_code) - 1e-6)
 

@@ -56,12 +56,12 @@ def _brute_relu(m, a, alpha, beta, zp, delta):
 
 
 @pytest.mark.parametrize("delta", [0.0, 1.0, 0.3])
-def test_relu_prox_is_the_minimiser(rng, delta):
+def test_relu_prox_is_the_minimiser(rng, delta, no_jit):
     m = 3 * rng.normal(size=(3, 8))
     a = np.abs(rng.normal(size=(3, 8))) * (rng.random((3, 8)) > 0.3)
     zp = rng.normal(size=(3, 8))
     alpha, beta = 0.7, 1.9
-    z = relu_prox(m, a, alpha=alpha, beta=beta, z_prev=zp, delta=delta, jit=False)
+    z = relu_prox(m, a, alpha=alpha, beta=beta, z_prev=zp, delta=delta)
     f = alpha * (z - m) ** 2 + beta * (a - np.maximum(z, 0)) ** 2 + delta * (z - zp) ** 2
     for i in range(3):
         for j in range(8):

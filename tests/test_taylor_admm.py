@@ -266,7 +266,7 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path):
 def test_invalid_options_raise(kwargs, name):
     with pytest.raises(ValueError, match=name):
         T.TaylorADMMOptions(**kwargs)
-    with pytest.raises(TypeError, match="zl"):
+    with pytest.raises(ValueError, match="zl"):
         T.TaylorADMMOptions(zl="newton")
 
 

@@ -3,8 +3,17 @@
 The array-API functions in :mod:`amref.losses` and :mod:`amref.solvers.subproblems` are the
 reference. A kernel here replaces one of them only for NumPy arrays and only when Numba is installed
 (``pip install amref[jit]``); each is tested equal to its reference (``tests/test_kernels.py``) and
-kept because ``benchmarks/`` shows a gain. ``jit`` arguments mean: ``None`` use Numba when possible,
-``True`` require it, ``False`` never use it.
+kept because ``benchmarks/`` shows a gain.
+
+Whether a kernel runs is a run-time setting, not an option of any solver (it changes no iterate beyond
+rounding): :func:`use_jit` sets it for a block of code (``None``, the default: Numba for NumPy arrays
+when installed; ``True``: require it; ``False``: never use it)::
+
+    with amref.kernels.use_jit(False):
+        amref.minimize(...)
+
+The setting is a :mod:`contextvars` variable, so threads and asyncio tasks each see their own; code that
+runs elsewhere (a dask worker) gets the caller's value passed along (:func:`with_jit`).
 
 Measured (``benchmarks/benchmarks/bench_kernels.py``; 2-core x86-64, NumPy 2.4, Numba 0.68):
 
@@ -21,9 +30,11 @@ softmax-CE value + grad     10 × 55000 f64    16.3 ms     13.8 ms      dropped 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import importlib.util
 from types import ModuleType
-from typing import Callable
+from typing import Any, Callable, Iterator
 
 from ..backend import is_numpy
 
@@ -31,6 +42,38 @@ from ..backend import is_numpy
 def numba_available() -> bool:
     """True when Numba can be imported."""
     return importlib.util.find_spec("numba") is not None
+
+
+_JIT: contextvars.ContextVar[bool | None] = contextvars.ContextVar("amref_jit", default=None)
+
+
+def jit_setting() -> bool | None:
+    """The current kernel setting (see :func:`use_jit`)."""
+    return _JIT.get()
+
+
+@contextlib.contextmanager
+def use_jit(jit: bool | None) -> Iterator[None]:
+    """Use Numba kernels (``True``), never (``False``) or when possible (``None``) inside the block.
+
+    Raises
+    ------
+    ValueError
+        When ``jit`` is not True, False or None.
+    """
+    if jit is not None and not isinstance(jit, bool):
+        raise ValueError(f"jit must be True, False or None, got {jit!r}")
+    token = _JIT.set(jit)
+    try:
+        yield
+    finally:
+        _JIT.reset(token)
+
+
+def with_jit(jit: bool | None, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` under ``use_jit(jit)``: carries the setting to code run in another process."""
+    with use_jit(jit):
+        return fn(*args, **kwargs)
 
 
 def use_numba(xp: ModuleType, jit: bool | None) -> bool:
@@ -56,9 +99,10 @@ def use_numba(xp: ModuleType, jit: bool | None) -> bool:
     return True
 
 
-def relu_prox(xp: ModuleType, jit: bool | None) -> Callable | None:
-    """Numba ReLU-prox kernel ``(m, a, alpha, beta, z_prev, delta, compare_full) -> z``, or None."""
-    if not use_numba(xp, jit):
+def relu_prox(xp: ModuleType) -> Callable | None:
+    """Numba ReLU-prox kernel ``(m, a, alpha, beta, z_prev, delta, compare_full) -> z``, or None
+    (per :func:`use_jit`)."""
+    if not use_numba(xp, jit_setting()):
         return None
     from . import numba_cpu
 

@@ -35,30 +35,33 @@ import math
 from typing import Any, NamedTuple
 
 from ..backend import namespace
+from ..options import fraction, nonnegative
 from .base import GradientTransformation, Tree, tree_zeros_like
-from .options import BaselineOptions, check_beta, check_number
+from .options import BaselineOptions, DecayStyle
 from .train import Baseline
 from .transforms import compose
 
 
 @dataclasses.dataclass(frozen=True)
 class AdaBeliefOptions(BaselineOptions):
-    """AdaBelief options (package 0.2.x: lr 1e-3, β = (0.9, 0.999), ε = 1e-16, decoupled, rectify on)."""
+    """AdaBelief options (package 0.2.x: lr 1e-3, β = (0.9, 0.999), ε = 1e-16, decoupled, rectify on).
+
+    Attributes
+    ----------
+    b1, b2 : float
+        β₁, β₂ ∈ [0, 1): decay rates of the gradient average and of the belief (g − m)².
+    eps : float
+        ε ≥ 0 added to the belief at every step.
+    rectify : bool
+        RAdam's variance rectification (plain SGD-momentum steps while ρ_t ≤ 5).
+    """
 
     lr: float = 1e-3
-    b1: float = 0.9
-    b2: float = 0.999
-    eps: float = 1e-16
+    b1: float = fraction(0.9)
+    b2: float = fraction(0.999)
+    eps: float = nonnegative(1e-16)
     rectify: bool = True
-    weight_decay_style: str = "decoupled"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_beta("b1", self.b1)
-        check_beta("b2", self.b2)
-        check_number("eps", self.eps, low=0.0)
-        if not isinstance(self.rectify, bool):
-            raise ValueError(f"rectify must be a bool, got {self.rectify!r}")
+    weight_decay_style: DecayStyle = "decoupled"
 
 
 class AdaBeliefState(NamedTuple):

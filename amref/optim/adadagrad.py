@@ -42,50 +42,62 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Literal
 
 from .. import backprop
 from ..backend import namespace
+from ..options import nonnegative, number, positive
 from .adagrad import scale_by_adagrad
-from .adagrad_norm import scale_by_adagrad_norm
+from .adagrad_norm import Scope, scale_by_adagrad_norm
 from .base import GradientTransformation, tree_vdot
-from .options import BaselineOptions, check_choice, check_int, check_number
+from .options import BaselineOptions
 from .train import Baseline
 from .transforms import compose
-
-TESTS = ("norm", "inner_product", "augmented", "coordinate")
 
 
 @dataclasses.dataclass(frozen=True)
 class AdAdaGradOptions(BaselineOptions):
-    """AdAdaGrad options: the base rule's (AdaGrad-Norm by default, as the code) and the controller's."""
+    """AdAdaGrad options: the base rule's (AdaGrad-Norm by default, as the code) and the controller's.
+
+    Attributes
+    ----------
+    base : {"adagrad", "adagrad-norm"}
+        The model update: AdaGrad or AdaGrad-Norm.
+    scope : {"global", "row"}
+        AdaGrad-Norm's accumulator: one scalar, or one per row of each block.
+    b0 : float
+        Start value b₀ > 0 of the AdaGrad-Norm accumulator (b₀² = 1e-2 in the code).
+    eps : float
+        ε ≥ 0 added to the accumulator's root.
+    test : {"norm", "inner_product", "augmented", "coordinate"}
+        The batch-size test (module docstring).
+    eta : float
+        η > 0 of the norm and coordinate-wise tests.
+    theta : float
+        θ > 0 of the inner-product tests.
+    nu : float
+        ν > 0 of the augmented test's orthogonality condition.
+    max_batch_size : int or None
+        Cap b_max on the batch size (None: the training-set size).
+    test_interval : int
+        Run the controller after every this many updates.
+    coordinate_tol : float
+        Coordinate-wise test only on coordinates with |ḡ_j| ≥ coordinate_tol · max_j |ḡ_j| (0: all).
+    """
 
     lr: float = 1.0
     batch_size: int | None = 16
-    base: str = "adagrad-norm"
-    scope: str = "global"
-    b0: float = 0.1
-    eps: float = 1e-10
-    test: str = "norm"
-    eta: float = 0.1
-    theta: float = 0.5
-    nu: float = 1.0
-    max_batch_size: int | None = None
-    test_interval: int = 1
-    coordinate_tol: float = 0.0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_choice("base", self.base, ("adagrad", "adagrad-norm"))
-        check_choice("scope", self.scope, ("global", "row"))
-        check_number("b0", self.b0, low=0.0, low_open=True)
-        check_number("eps", self.eps, low=0.0)
-        check_choice("test", self.test, TESTS)
-        for name in ("eta", "theta", "nu"):
-            check_number(name, getattr(self, name), low=0.0, low_open=True)
-        if self.max_batch_size is not None:
-            check_int("max_batch_size", self.max_batch_size, low=1)
-        check_int("test_interval", self.test_interval, low=1)
-        check_number("coordinate_tol", self.coordinate_tol, low=0.0, high=1.0)
+    base: Literal["adagrad", "adagrad-norm"] = "adagrad-norm"
+    scope: Scope = "global"
+    b0: float = positive(0.1)
+    eps: float = nonnegative(1e-10)
+    test: Literal["norm", "inner_product", "augmented", "coordinate"] = "norm"
+    eta: float = positive(0.1)
+    theta: float = positive(0.5)
+    nu: float = positive(1.0)
+    max_batch_size: int | None = number(None, low=1)
+    test_interval: int = number(1, low=1)
+    coordinate_tol: float = number(0.0, low=0.0, high=1.0)
 
 
 def suggested_batch_size(tape: backprop.Tape, options: AdAdaGradOptions) -> float:

@@ -28,24 +28,28 @@ import dataclasses
 from typing import Any, NamedTuple
 
 from ..backend import namespace
+from ..options import fraction, positive
 from .base import GradientTransformation, Tree, tree_zeros_like
-from .options import BaselineOptions, check_beta, check_number
+from .options import BaselineOptions
 from .train import Baseline
 from .transforms import compose
 
 
 @dataclasses.dataclass(frozen=True)
 class AdadeltaOptions(BaselineOptions):
-    """Adadelta options (torch defaults: lr 1, ρ = 0.9, ε = 1e-6, L2 decay)."""
+    """Adadelta options (torch defaults: lr 1, ρ = 0.9, ε = 1e-6, L2 decay).
+
+    Attributes
+    ----------
+    rho : float
+        ρ ∈ [0, 1): decay rate of the squared-gradient and squared-step averages.
+    eps : float
+        ε > 0 inside both roots.
+    """
 
     lr: float = 1.0
-    rho: float = 0.9
-    eps: float = 1e-6
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_beta("rho", self.rho)
-        check_number("eps", self.eps, low=0.0, low_open=True)
+    rho: float = fraction(0.9)
+    eps: float = positive(1e-6)
 
 
 class AdadeltaState(NamedTuple):

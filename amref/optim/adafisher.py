@@ -47,29 +47,37 @@ from typing import Any, NamedTuple
 
 from .. import backprop
 from ..backend import namespace
+from ..options import fraction, number, positive
 from .base import GradientTransformation, Tree, tree_zeros_like
-from .options import BaselineOptions, check_beta, check_int, check_number
+from .options import BaselineOptions, DecayStyle
 from .train import Baseline, ExtraContext
 from .transforms import compose
 
 
 @dataclasses.dataclass(frozen=True)
 class AdaFisherOptions(BaselineOptions):
-    """AdaFisher options (code: lr 1e-3, β = 0.9, λ_F = 1e-3, γ = 0.8, T_cov = 100, L2 decay)."""
+    """AdaFisher options (code: lr 1e-3, β = 0.9, λ_F = 1e-3, γ = 0.8, T_cov = 100, L2 decay).
+
+    Attributes
+    ----------
+    beta : float
+        β ∈ [0, 1): decay rate of the gradient average.
+    damping : float
+        λ_F > 0 added to the Kronecker-factored Fisher diagonal.
+    gamma : float
+        γ ∈ [0, 1]: scale of the factors' moving-average coefficients (0.1·γ and 0.01·γ).
+    update_every : int
+        T_cov: refresh the Kronecker factors every this many updates.
+    weight_decay_style : {"l2", "decoupled", "fixed", "proximal"}
+        ``"l2"``: AdaFisher; ``"decoupled"``: AdaFisherW.
+    """
 
     lr: float = 1e-3
-    beta: float = 0.9
-    damping: float = 1e-3
-    gamma: float = 0.8
-    update_every: int = 100
-    weight_decay_style: str = "l2"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_beta("beta", self.beta)
-        check_number("damping", self.damping, low=0.0, low_open=True)
-        check_number("gamma", self.gamma, low=0.0, high=1.0)
-        check_int("update_every", self.update_every, low=1)
+    beta: float = fraction(0.9)
+    damping: float = positive(1e-3)
+    gamma: float = number(0.8, low=0.0, high=1.0)
+    update_every: int = number(100, low=1)
+    weight_decay_style: DecayStyle = "l2"
 
 
 class AdaFisherState(NamedTuple):

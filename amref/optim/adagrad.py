@@ -26,24 +26,28 @@ import dataclasses
 from typing import Any, NamedTuple
 
 from ..backend import namespace
+from ..options import nonnegative
 from .base import GradientTransformation, Tree, tree_full_like
-from .options import BaselineOptions, check_number
+from .options import BaselineOptions
 from .train import Baseline
 from .transforms import compose
 
 
 @dataclasses.dataclass(frozen=True)
 class AdagradOptions(BaselineOptions):
-    """Adagrad options (torch defaults: lr 1e-2, τ_0 = 0, ε = 1e-10, L2 decay)."""
+    """Adagrad options (torch defaults: lr 1e-2, τ_0 = 0, ε = 1e-10, L2 decay).
+
+    Attributes
+    ----------
+    initial_accumulator : float
+        Start value τ₀ ≥ 0 of the squared-gradient sums.
+    eps : float
+        ε ≥ 0 added to the accumulator's root.
+    """
 
     lr: float = 1e-2
-    initial_accumulator: float = 0.0
-    eps: float = 1e-10
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_number("initial_accumulator", self.initial_accumulator, low=0.0)
-        check_number("eps", self.eps, low=0.0)
+    initial_accumulator: float = nonnegative(0.0)
+    eps: float = nonnegative(1e-10)
 
 
 class AdagradState(NamedTuple):

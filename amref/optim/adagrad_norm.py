@@ -31,29 +31,38 @@ b_0      ``b0``              start value, b_0² = 1e-2 in the code
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, NamedTuple
+import typing
+from typing import Any, Literal, NamedTuple
 
 from ..backend import namespace
+from ..options import nonnegative, positive
 from .base import GradientTransformation, Tree, as_scalar_array, tree_vdot
-from .options import BaselineOptions, check_choice, check_number
+from .options import BaselineOptions
 from .train import Baseline
 from .transforms import compose
+
+#: One accumulator for the whole network, or one per row of each block.
+Scope = Literal["global", "row"]
 
 
 @dataclasses.dataclass(frozen=True)
 class AdaGradNormOptions(BaselineOptions):
-    """AdaGrad-Norm options (AdAdaGrad code: η = 1, b_0² = 1e-2, ε = 1e-10)."""
+    """AdaGrad-Norm options (AdAdaGrad code: η = 1, b_0² = 1e-2, ε = 1e-10).
+
+    Attributes
+    ----------
+    b0 : float
+        Start value b₀ > 0 of the accumulator (b₀² = 1e-2 in the code).
+    eps : float
+        ε ≥ 0 added outside the accumulator's root.
+    scope : {"global", "row"}
+        One accumulator for the whole network, or one per row of each block.
+    """
 
     lr: float = 1.0
-    b0: float = 0.1
-    eps: float = 1e-10
-    scope: str = "global"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_number("b0", self.b0, low=0.0, low_open=True)
-        check_number("eps", self.eps, low=0.0)
-        check_choice("scope", self.scope, ("global", "row"))
+    b0: float = positive(0.1)
+    eps: float = nonnegative(1e-10)
+    scope: Scope = "global"
 
 
 class AdaGradNormState(NamedTuple):
@@ -67,9 +76,10 @@ def _row_sq(g):
     return xp.sum(g * g, axis=1, keepdims=True) if g.ndim == 2 else g * g
 
 
-def scale_by_adagrad_norm(b0: float = 0.1, eps: float = 1e-10, scope: str = "global") -> GradientTransformation:
+def scale_by_adagrad_norm(b0: float = 0.1, eps: float = 1e-10, scope: Scope = "global") -> GradientTransformation:
     """u_t = g_t / (b_t + ε) with a global scalar b_t (``"global"``) or one per row (``"row"``)."""
-    check_choice("scope", scope, ("global", "row"))
+    if scope not in typing.get_args(Scope):
+        raise ValueError(f"scope must be one of {', '.join(map(repr, typing.get_args(Scope)))}, got {scope!r}")
 
     def init(params: Tree) -> AdaGradNormState:
         xp = namespace(*params)

@@ -36,37 +36,43 @@ k        ``hessian_power``
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from .. import backprop
 from ..backend import from_host, namespace
+from ..options import fraction, nonnegative, number
 from .base import GradientTransformation, Tree, tree_zeros_like
-from .options import BaselineOptions, check_beta, check_choice, check_int, check_number
+from .options import BaselineOptions, DecayStyle
 from .train import Baseline, ExtraContext
 from .transforms import compose
 
 
 @dataclasses.dataclass(frozen=True)
 class AdaHessianOptions(BaselineOptions):
-    """AdaHessian options (code: lr 0.15, β = (0.9, 0.999), ε = 1e-4, k = 1, decoupled λ = 0)."""
+    """AdaHessian options (code: lr 0.15, β = (0.9, 0.999), ε = 1e-4, k = 1, decoupled λ = 0).
+
+    Attributes
+    ----------
+    b1, b2 : float
+        β₁, β₂ ∈ [0, 1): decay rates of the gradient average and of the squared Hessian diagonal.
+    eps : float
+        ε ≥ 0 added after the power k.
+    hessian_power : float
+        k ∈ (0, 1]: power of the second-moment root.
+    hessian_average : {"none", "row"}
+        Spatial averaging of the Hutchinson sample: none (the paper's runs) or over each row.
+    hessian_every : int
+        Draw a new Hutchinson sample every this many updates (reuse the last one in between).
+    """
 
     lr: float = 0.15
-    b1: float = 0.9
-    b2: float = 0.999
-    eps: float = 1e-4
-    hessian_power: float = 1.0
-    hessian_average: str = "none"
-    hessian_every: int = 1
-    weight_decay_style: str = "decoupled"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_beta("b1", self.b1)
-        check_beta("b2", self.b2)
-        check_number("eps", self.eps, low=0.0)
-        check_number("hessian_power", self.hessian_power, low=0.0, high=1.0, low_open=True)
-        check_choice("hessian_average", self.hessian_average, ("none", "row"))
-        check_int("hessian_every", self.hessian_every, low=1)
+    b1: float = fraction(0.9)
+    b2: float = fraction(0.999)
+    eps: float = nonnegative(1e-4)
+    hessian_power: float = number(1.0, low=0.0, high=1.0, low_open=True)
+    hessian_average: Literal["none", "row"] = "none"
+    hessian_every: int = number(1, low=1)
+    weight_decay_style: DecayStyle = "decoupled"
 
 
 class AdaHessianState(NamedTuple):

@@ -30,26 +30,29 @@ import dataclasses
 from typing import Any, NamedTuple
 
 from ..backend import namespace
+from ..options import fraction, nonnegative
 from .base import GradientTransformation, Tree, tree_zeros_like
-from .options import BaselineOptions, check_beta, check_number
+from .options import BaselineOptions, DecayStyle
 from .train import Baseline
 from .transforms import compose
 
 
 @dataclasses.dataclass(frozen=True)
 class AdamOptions(BaselineOptions):
-    """Adam options (paper and torch defaults: lr 1e-3, β = (0.9, 0.999), ε = 1e-8, L2 decay)."""
+    """Adam options (paper and torch defaults: lr 1e-3, β = (0.9, 0.999), ε = 1e-8, L2 decay).
+
+    Attributes
+    ----------
+    b1, b2 : float
+        β₁, β₂ ∈ [0, 1): decay rates of the first and second moment averages.
+    eps : float
+        ε ≥ 0 added to the root of the second moment.
+    """
 
     lr: float = 1e-3
-    b1: float = 0.9
-    b2: float = 0.999
-    eps: float = 1e-8
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_beta("b1", self.b1)
-        check_beta("b2", self.b2)
-        check_number("eps", self.eps, low=0.0)
+    b1: float = fraction(0.9)
+    b2: float = fraction(0.999)
+    eps: float = nonnegative(1e-8)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,7 +60,7 @@ class AdamWOptions(AdamOptions):
     """AdamW: Adam with decoupled decay, torch's λ = 1e-2."""
 
     weight_decay: float = 1e-2
-    weight_decay_style: str = "decoupled"
+    weight_decay_style: DecayStyle = "decoupled"
 
 
 class AdamState(NamedTuple):

@@ -35,29 +35,32 @@ import dataclasses
 from typing import Any, NamedTuple
 
 from ..backend import namespace
+from ..options import fraction, nonnegative
 from .base import GradientTransformation, Tree, tree_zeros_like
-from .options import BaselineOptions, check_beta, check_number
+from .options import BaselineOptions, DecayStyle
 from .train import Baseline
 from .transforms import compose
 
 
 @dataclasses.dataclass(frozen=True)
 class AdanOptions(BaselineOptions):
-    """Adan options (code: lr 1e-3, β = (0.98, 0.92, 0.99), ε = 1e-8; λ = 0.02 of the README recipes, proximal)."""
+    """Adan options (code: lr 1e-3, β = (0.98, 0.92, 0.99), ε = 1e-8; λ = 0.02 of the README recipes, proximal).
+
+    Attributes
+    ----------
+    b1, b2, b3 : float
+        β₁, β₂, β₃ ∈ [0, 1): decay rates of the gradient, gradient-difference and squared averages.
+    eps : float
+        ε ≥ 0 added to the root of the squared average.
+    """
 
     lr: float = 1e-3
-    b1: float = 0.98
-    b2: float = 0.92
-    b3: float = 0.99
-    eps: float = 1e-8
+    b1: float = fraction(0.98)
+    b2: float = fraction(0.92)
+    b3: float = fraction(0.99)
+    eps: float = nonnegative(1e-8)
     weight_decay: float = 0.02
-    weight_decay_style: str = "proximal"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        for name in ("b1", "b2", "b3"):
-            check_beta(name, getattr(self, name))
-        check_number("eps", self.eps, low=0.0)
+    weight_decay_style: DecayStyle = "proximal"
 
 
 class AdanState(NamedTuple):

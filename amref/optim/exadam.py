@@ -24,27 +24,30 @@ import dataclasses
 from typing import Any, NamedTuple
 
 from ..backend import namespace
+from ..options import fraction, positive
 from .base import GradientTransformation, Tree, tree_zeros_like
-from .options import BaselineOptions, check_beta, check_number
+from .options import BaselineOptions, DecayStyle
 from .train import Baseline
 from .transforms import compose
 
 
 @dataclasses.dataclass(frozen=True)
 class EXAdamOptions(BaselineOptions):
-    """EXAdam options (code: lr 1e-3, β = (0.9, 0.999), ε = 1e-8, decoupled decay)."""
+    """EXAdam options (code: lr 1e-3, β = (0.9, 0.999), ε = 1e-8, decoupled decay).
+
+    Attributes
+    ----------
+    b1, b2 : float
+        β₁, β₂ ∈ [0, 1): decay rates of the first and second moment averages.
+    eps : float
+        ε > 0 inside the debiasing factors and the denominator.
+    """
 
     lr: float = 1e-3
-    b1: float = 0.9
-    b2: float = 0.999
-    eps: float = 1e-8
-    weight_decay_style: str = "decoupled"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_beta("b1", self.b1)
-        check_beta("b2", self.b2)
-        check_number("eps", self.eps, low=0.0, low_open=True)
+    b1: float = fraction(0.9)
+    b2: float = fraction(0.999)
+    eps: float = positive(1e-8)
+    weight_decay_style: DecayStyle = "decoupled"
 
 
 class EXAdamState(NamedTuple):

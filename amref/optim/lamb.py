@@ -33,39 +33,49 @@ import math
 from typing import Any, NamedTuple, Sequence
 
 from ..backend import namespace
+from ..options import fraction, nonnegative
 from .base import GradientTransformation, Tree, block_norm, resolve_mask, tree_zeros_like
 from .lars import trust_ratio
-from .options import BaselineOptions, check_beta, check_number
+from .options import BaselineOptions, TrustDecayStyle
 from .train import Baseline
 from .transforms import compose, masks
 
 
 @dataclasses.dataclass(frozen=True)
 class LAMBOptions(BaselineOptions):
-    """LAMB options (paper: β = (0.9, 0.999), ε = 1e-6, λ = 0.01 inside the ratio; lr 1e-3 as optax's examples)."""
+    """LAMB options (paper: β = (0.9, 0.999), ε = 1e-6, λ = 0.01 inside the ratio; lr 1e-3 as optax's examples).
+
+    Attributes
+    ----------
+    b1, b2 : float
+        β₁, β₂ ∈ [0, 1): decay rates of Adam's moments.
+    eps : float
+        ε ≥ 0 added to the root of the second moment.
+    weight_decay_style : {"direction", "l2", "decoupled", "fixed", "proximal"}
+        ``"direction"`` (the paper's): λθ joins the Adam direction inside the trust ratio.
+    norm_clip_min : float
+        φ_min ≥ 0: lower clamp of ‖θ_l‖ in the trust ratio.
+    norm_clip_max : float or None
+        φ_max > φ_min: upper clamp of ‖θ_l‖ (None: none).
+    trust_biases : bool
+        Apply the trust ratio to bias blocks too (False: ratio 1 for them).
+    """
 
     lr: float = 1e-3
-    b1: float = 0.9
-    b2: float = 0.999
-    eps: float = 1e-6
+    b1: float = fraction(0.9)
+    b2: float = fraction(0.999)
+    eps: float = nonnegative(1e-6)
     weight_decay: float = 0.01
-    weight_decay_style: str = "direction"
-    norm_clip_min: float = 0.0
+    weight_decay_style: TrustDecayStyle = "direction"
+    norm_clip_min: float = nonnegative(0.0)
     norm_clip_max: float | None = None
     trust_biases: bool = True
 
-    DECAY_STYLES = ("direction", "l2", "decoupled", "fixed", "proximal")
-
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_beta("b1", self.b1)
-        check_beta("b2", self.b2)
-        check_number("eps", self.eps, low=0.0)
-        check_number("norm_clip_min", self.norm_clip_min, low=0.0)
-        if self.norm_clip_max is not None:
-            check_number("norm_clip_max", self.norm_clip_max, low=self.norm_clip_min, low_open=True)
-        if not isinstance(self.trust_biases, bool):
-            raise ValueError(f"trust_biases must be a bool, got {self.trust_biases!r}")
+        if self.norm_clip_max is not None and not self.norm_clip_max > self.norm_clip_min:
+            raise ValueError(f"norm_clip_max must be > norm_clip_min = {self.norm_clip_min!r}, "
+                             f"got {self.norm_clip_max!r}")
 
 
 class LAMBState(NamedTuple):

@@ -34,30 +34,35 @@ import dataclasses
 from typing import Any, NamedTuple, Sequence
 
 from ..backend import namespace
+from ..options import nonnegative, positive
 from .base import GradientTransformation, Tree, block_norm, resolve_mask, tree_zeros_like
-from .options import BaselineOptions, check_number
+from .options import BaselineOptions, TrustDecayStyle
 from .train import Baseline
 from .transforms import compose, masks
 
 
 @dataclasses.dataclass(frozen=True)
 class LARSOptions(BaselineOptions):
-    """LARS options (paper: η = 1e-3, μ = 0.9; γ = 1 here, the paper's ImageNet runs used larger γ)."""
+    """LARS options (paper: η = 1e-3, μ = 0.9; γ = 1 here, the paper's ImageNet runs used larger γ).
+
+    Attributes
+    ----------
+    momentum : float
+        Momentum coefficient μ ≥ 0.
+    trust_coefficient : float
+        η > 0 of the layer-wise trust ratio η‖θ_l‖ / ‖g_l + λθ_l‖.
+    trust_biases : bool
+        Apply the trust ratio to bias blocks too (False: ratio 1 for them).
+    weight_decay_style : {"direction", "l2", "decoupled", "fixed", "proximal"}
+        ``"direction"`` (the paper's): λθ joins the direction inside the trust ratio; the others as in
+        every baseline.
+    """
 
     lr: float = 1.0
-    momentum: float = 0.9
-    trust_coefficient: float = 1e-3
+    momentum: float = nonnegative(0.9)
+    trust_coefficient: float = positive(1e-3)
     trust_biases: bool = True
-    weight_decay_style: str = "direction"
-
-    DECAY_STYLES = ("direction", "l2", "decoupled", "fixed", "proximal")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_number("momentum", self.momentum, low=0.0)
-        check_number("trust_coefficient", self.trust_coefficient, low=0.0, low_open=True)
-        if not isinstance(self.trust_biases, bool):
-            raise ValueError(f"trust_biases must be a bool, got {self.trust_biases!r}")
+    weight_decay_style: TrustDecayStyle = "direction"
 
 
 class LARSState(NamedTuple):

@@ -19,25 +19,29 @@ import dataclasses
 from typing import Any, NamedTuple
 
 from ..backend import namespace
+from ..options import fraction
 from .base import GradientTransformation, Tree, tree_zeros_like
-from .options import BaselineOptions, check_beta
+from .options import BaselineOptions, DecayStyle
 from .train import Baseline
 from .transforms import compose
 
 
 @dataclasses.dataclass(frozen=True)
 class LionOptions(BaselineOptions):
-    """Lion options (code: lr 1e-4, β = (0.9, 0.99), decoupled λ = 0)."""
+    """Lion options (code: lr 1e-4, β = (0.9, 0.99), decoupled λ = 0).
+
+    Attributes
+    ----------
+    b1 : float
+        β₁ ∈ [0, 1): interpolation of the momentum and the gradient inside the sign.
+    b2 : float
+        β₂ ∈ [0, 1): decay rate of the momentum.
+    """
 
     lr: float = 1e-4
-    b1: float = 0.9
-    b2: float = 0.99
-    weight_decay_style: str = "decoupled"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_beta("b1", self.b1)
-        check_beta("b2", self.b2)
+    b1: float = fraction(0.9)
+    b2: float = fraction(0.99)
+    weight_decay_style: DecayStyle = "decoupled"
 
 
 class LionState(NamedTuple):

@@ -1,54 +1,29 @@
-"""Options shared by every gradient baseline, and the validators their subclasses use.
+"""Options shared by every gradient baseline.
 
 Each optimizer's options class subclasses :class:`BaselineOptions`, adds its own hyperparameters and
 overrides the defaults (``lr``, ``weight_decay``, ``weight_decay_style``) with its reference
-implementation's. Every class is a frozen dataclass validated in ``__post_init__``; an invalid value
-raises ``ValueError`` naming the option. The command line maps ``--lr``, ``--weight-decay`` and
+implementation's. Every class is a frozen :class:`amref.options.Options` dataclass, validated from its
+annotations and declared ranges; an invalid value raises ``ValueError`` naming the option. A subclass that
+only changes a default keeps the range declared here. The command line maps ``--lr``, ``--weight-decay`` and
 ``--batch-size`` onto the fields of the same names and ``--option key=value`` onto any other.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-from typing import ClassVar
+from typing import Literal
 
-#: Weight-decay styles (``baselines.md`` §0). ``"direction"`` is LARS/LAMB's: λθ joins the direction
-#: inside the layer-wise trust ratio, so it is part of those rules and only they accept it.
-DECAY_STYLES = ("l2", "decoupled", "fixed", "proximal", "direction")
-SCHEDULES = ("constant", "step", "exponential", "inverse_time", "polynomial", "cosine")
+from ..options import Options, nonnegative, number, positive
 
-
-def check_number(name: str, value, *, low: float | None = None, high: float | None = None,
-                 low_open: bool = False, high_open: bool = False) -> None:
-    """Raise ``ValueError`` naming ``name`` unless ``value`` is a finite real number in the given range."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if low is not None and (value < low or (low_open and value == low)):
-        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
-    if high is not None and (value > high or (high_open and value == high)):
-        raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}, got {value!r}")
-
-
-def check_beta(name: str, value) -> None:
-    """An averaging coefficient β ∈ [0, 1)."""
-    check_number(name, value, low=0.0, high=1.0, high_open=True)
-
-
-def check_int(name: str, value, *, low: int = 0) -> None:
-    """An integer ``>= low`` (bools rejected)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-
-
-def check_choice(name: str, value, choices: tuple) -> None:
-    """One of ``choices``."""
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
-
+#: Weight-decay styles every optimizer accepts (see :class:`BaselineOptions`).
+DecayStyle = Literal["l2", "decoupled", "fixed", "proximal"]
+#: LARS/LAMB's styles: ``"direction"`` adds λθ to the direction inside the layer-wise trust ratio, so it
+#: is part of those rules and only they accept it.
+TrustDecayStyle = Literal["direction", "l2", "decoupled", "fixed", "proximal"]
+Schedule = Literal["constant", "step", "exponential", "inverse_time", "polynomial", "cosine"]
 
 @dataclasses.dataclass(frozen=True)
-class BaselineOptions:
+class BaselineOptions(Options):
     """Options every gradient baseline has: learning rate and schedule, weight decay, clipping, batches.
 
     Attributes
@@ -57,7 +32,7 @@ class BaselineOptions:
         Base learning rate γ (each optimizer's reference default).
     weight_decay : float
         λ ≥ 0 (0: none).
-    weight_decay_style : {"l2", "decoupled", "fixed", "proximal", "direction"}
+    weight_decay_style : {"l2", "decoupled", "fixed", "proximal"}
         ``"l2"``: g ← g + λθ before the rule (coupled; torch's ``weight_decay`` for SGD/Adam…).
         ``"decoupled"``: θ ← θ − γ_t λ θ beside the rule (AdamW; uses the *scheduled* rate).
         ``"fixed"``: θ ← θ − λθ. ``"proximal"``: θ ← (θ − step)/(1 + γ_t λ) (Adan's default).
@@ -88,40 +63,22 @@ class BaselineOptions:
         Linear warm-up over the first updates, γ·(k+1)/warmup, before the schedule starts.
     """
 
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    weight_decay_style: str = "l2"
+    lr: float = nonnegative(1e-3)
+    weight_decay: float = nonnegative(0.0)
+    weight_decay_style: DecayStyle = "l2"
     decay_biases: bool = False
-    batch_size: int | None = None
-    reduction: str = "mean"
-    shuffle_seed: int = 0
-    clip_norm: float | None = None
-    schedule: str = "constant"
-    decay_rate: float = 0.1
-    decay_steps: int = 100
-    decay_power: float = 1.0
-    warmup_steps: int = 0
-
-    #: Decay styles this optimizer accepts (LARS/LAMB add ``"direction"``).
-    DECAY_STYLES: ClassVar[tuple[str, ...]] = ("l2", "decoupled", "fixed", "proximal")
+    batch_size: int | None = number(None, low=1)
+    reduction: Literal["mean", "sum"] = "mean"
+    shuffle_seed: int = nonnegative(0)
+    clip_norm: float | None = positive(None)
+    schedule: Schedule = "constant"
+    decay_rate: float = nonnegative(0.1)
+    decay_steps: int = number(100, low=1)
+    decay_power: float = positive(1.0)
+    warmup_steps: int = nonnegative(0)
 
     def __post_init__(self) -> None:
-        check_number("lr", self.lr, low=0.0)
-        check_number("weight_decay", self.weight_decay, low=0.0)
-        check_choice("weight_decay_style", self.weight_decay_style, self.DECAY_STYLES)
-        if not isinstance(self.decay_biases, bool):
-            raise ValueError(f"decay_biases must be a bool, got {self.decay_biases!r}")
-        if self.batch_size is not None:
-            check_int("batch_size", self.batch_size, low=1)
-        check_choice("reduction", self.reduction, ("mean", "sum"))
-        check_int("shuffle_seed", self.shuffle_seed, low=0)
-        if self.clip_norm is not None:
-            check_number("clip_norm", self.clip_norm, low=0.0, low_open=True)
-        check_choice("schedule", self.schedule, SCHEDULES)
-        check_number("decay_rate", self.decay_rate, low=0.0)
-        check_int("decay_steps", self.decay_steps, low=1)
-        check_number("decay_power", self.decay_power, low=0.0, low_open=True)
-        check_int("warmup_steps", self.warmup_steps, low=0)
+        super().__post_init__()
         if self.schedule in ("step", "exponential") and not 0.0 < self.decay_rate <= 1.0:
             raise ValueError(f"decay_rate must lie in (0, 1] for the {self.schedule!r} schedule, "
                              f"got {self.decay_rate!r}")

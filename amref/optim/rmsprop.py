@@ -30,29 +30,34 @@ import dataclasses
 from typing import Any, NamedTuple
 
 from ..backend import namespace
+from ..options import fraction, nonnegative
 from .base import GradientTransformation, Tree, tree_zeros_like
-from .options import BaselineOptions, check_beta, check_number
+from .options import BaselineOptions
 from .train import Baseline
 from .transforms import compose
 
 
 @dataclasses.dataclass(frozen=True)
 class RMSpropOptions(BaselineOptions):
-    """RMSprop options (torch defaults: lr 1e-2, α = 0.99, ε = 1e-8, no momentum, not centered)."""
+    """RMSprop options (torch defaults: lr 1e-2, α = 0.99, ε = 1e-8, no momentum, not centered).
+
+    Attributes
+    ----------
+    alpha : float
+        α ∈ [0, 1): decay rate of the squared-gradient average.
+    eps : float
+        ε ≥ 0 added to the average's root.
+    momentum : float
+        Momentum coefficient μ ≥ 0 on the scaled step (0: none).
+    centered : bool
+        Subtract the squared gradient average (centered RMSprop).
+    """
 
     lr: float = 1e-2
-    alpha: float = 0.99
-    eps: float = 1e-8
-    momentum: float = 0.0
+    alpha: float = fraction(0.99)
+    eps: float = nonnegative(1e-8)
+    momentum: float = nonnegative(0.0)
     centered: bool = False
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_beta("alpha", self.alpha)
-        check_number("eps", self.eps, low=0.0)
-        check_number("momentum", self.momentum, low=0.0)
-        if not isinstance(self.centered, bool):
-            raise ValueError(f"centered must be a bool, got {self.centered!r}")
 
 
 class RMSpropState(NamedTuple):

@@ -33,27 +33,34 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, NamedTuple
 
+from ..options import fraction, nonnegative
 from .base import GradientTransformation, Tree, identity, tree_zeros_like
-from .options import BaselineOptions, check_number
+from .options import BaselineOptions
 from .train import Baseline
 from .transforms import compose
 
 
 @dataclasses.dataclass(frozen=True)
 class SGDOptions(BaselineOptions):
-    """GD/SGD options (torch defaults). ``momentum`` μ ≥ 0, ``dampening`` τ ∈ [0, 1), ``nesterov``."""
+    """GD/SGD options (torch defaults).
+
+    Attributes
+    ----------
+    momentum : float
+        Momentum coefficient μ ≥ 0 (0: plain gradient descent).
+    dampening : float
+        Dampening τ ∈ [0, 1) of the new gradient in the momentum buffer (t ≥ 2).
+    nesterov : bool
+        Nesterov momentum (needs μ > 0 and τ = 0).
+    """
 
     lr: float = 1e-3
-    momentum: float = 0.0
-    dampening: float = 0.0
+    momentum: float = nonnegative(0.0)
+    dampening: float = fraction(0.0)
     nesterov: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_number("momentum", self.momentum, low=0.0)
-        check_number("dampening", self.dampening, low=0.0, high=1.0, high_open=True)
-        if not isinstance(self.nesterov, bool):
-            raise ValueError(f"nesterov must be a bool, got {self.nesterov!r}")
         if self.nesterov and (self.momentum == 0 or self.dampening != 0):
             raise ValueError("nesterov needs momentum > 0 and dampening = 0")
 

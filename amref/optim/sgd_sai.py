@@ -34,26 +34,30 @@ import dataclasses
 from typing import Any, NamedTuple
 
 from ..backend import device, namespace
+from ..options import fraction, positive
 from .base import GradientTransformation, Tree, as_scalar_array, block_norm, tree_zeros_like
-from .options import BaselineOptions, check_beta, check_number
+from .options import BaselineOptions, DecayStyle
 from .train import Baseline
 from .transforms import compose
 
 
 @dataclasses.dataclass(frozen=True)
 class SGDSaIOptions(BaselineOptions):
-    """SGD-SaI options (official code: lr 1e-2, μ = 0.9, ε = 1e-8, decoupled λ = 1e-2)."""
+    """SGD-SaI options (official code: lr 1e-2, μ = 0.9, ε = 1e-8, decoupled λ = 1e-2).
+
+    Attributes
+    ----------
+    momentum : float
+        Momentum coefficient μ ∈ [0, 1).
+    eps : float
+        ε > 0 of the gradient signal-to-noise ratio's denominator.
+    """
 
     lr: float = 1e-2
-    momentum: float = 0.9
-    eps: float = 1e-8
+    momentum: float = fraction(0.9)
+    eps: float = positive(1e-8)
     weight_decay: float = 1e-2
-    weight_decay_style: str = "decoupled"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_beta("momentum", self.momentum)
-        check_number("eps", self.eps, low=0.0, low_open=True)
+    weight_decay_style: DecayStyle = "decoupled"
 
 
 class SGDSaIState(NamedTuple):

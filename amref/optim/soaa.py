@@ -40,31 +40,36 @@ import dataclasses
 from typing import Any, NamedTuple
 
 from ..backend import namespace
+from ..options import fraction, number, positive
 from .base import GradientTransformation, Tree, as_scalar_array, tree_zeros_like
-from .options import BaselineOptions, check_beta, check_int, check_number
+from .options import BaselineOptions, DecayStyle
 from .train import Baseline, ExtraContext
 from .transforms import Schedule, as_schedule, compose, make_schedule
 
 
 @dataclasses.dataclass(frozen=True)
 class SOAAOptions(BaselineOptions):
-    """SOAA options (no reference defaults exist: Adam's lr, β, ε; c = 0.1, T = 1000 are amref's choices)."""
+    """SOAA options (no reference defaults exist: Adam's lr, β, ε; c = 0.1, T = 1000 are amref's choices).
+
+    Attributes
+    ----------
+    b1, b2 : float
+        β₁, β₂ ∈ [0, 1): decay rates of the first and second moment averages.
+    eps : float
+        ε > 0 of the denominator and of the predicted-reduction floor.
+    radius_bound : float
+        c ∈ (0, 1): bound factor of the trust radius's clip interval.
+    total_steps : int
+        T: horizon of the clip interval.
+    """
 
     lr: float = 1e-3
-    b1: float = 0.9
-    b2: float = 0.999
-    eps: float = 1e-8
-    radius_bound: float = 0.1
-    total_steps: int = 1000
-    weight_decay_style: str = "decoupled"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_beta("b1", self.b1)
-        check_beta("b2", self.b2)
-        check_number("eps", self.eps, low=0.0, low_open=True)
-        check_number("radius_bound", self.radius_bound, low=0.0, high=1.0, low_open=True, high_open=True)
-        check_int("total_steps", self.total_steps, low=1)
+    b1: float = fraction(0.9)
+    b2: float = fraction(0.999)
+    eps: float = positive(1e-8)
+    radius_bound: float = number(0.1, low=0.0, high=1.0, low_open=True, high_open=True)
+    total_steps: int = number(1000, low=1)
+    weight_decay_style: DecayStyle = "decoupled"
 
 
 class SOAAState(NamedTuple):

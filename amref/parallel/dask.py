@@ -54,6 +54,7 @@ import distributed
 from dask.sizeof import sizeof
 from distributed import Client, Future, LocalCluster
 
+from .. import kernels
 from ..backend import Array
 from ..contract import SolverSpec, StateLost
 from ..problem import MLP, join_params
@@ -301,8 +302,9 @@ class DaskRunner:
 
     # ---------------------------------------------------------------- one iteration
     def _submit(self, state: DaskState, layer: int, fn, *args, priority: int = 0, **kwargs) -> Future:
-        return self.client.submit(fn, *args, workers=[state.workers[layer]], allow_other_workers=False,
-                                  pure=False, priority=priority, **kwargs)
+        return self.client.submit(kernels.with_jit, kernels.jit_setting(), fn, *args,  # the caller's use_jit
+                                  workers=[state.workers[layer]], allow_other_workers=False, pure=False,
+                                  priority=priority, **kwargs)
 
     def step(self, state: DaskState, data, options) -> DaskState:
         """One iteration of Algorithm 1 on the workers (see the module docstring); waits for it to finish."""

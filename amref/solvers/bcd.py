@@ -62,7 +62,6 @@ draws W ~ N(0, 0.01²) and b = 0.1 (:func:`released_code_init`).
 from __future__ import annotations
 
 import dataclasses
-import math
 from types import ModuleType
 from typing import Any, Literal
 
@@ -73,12 +72,13 @@ from ..backend import Array, from_host, get_namespace, namespace
 from ..backend import device as device_of
 from ..contract import SolverSpec
 from ..losses import get as get_loss
+from ..options import Options, positive
 from ..problem import MLP, Params, join_params, split_params
 from .subproblems import ZLOptions, loss_prox, relu_prox
 
 
 @dataclasses.dataclass(frozen=True)
-class BCDOptions:
+class BCDOptions(Options):
     """Zeng et al. BCD options; defaults are those of the authors' PyTorch code (the paper's
     experimental values were not re-read in the PDF).
 
@@ -97,29 +97,14 @@ class BCDOptions:
         ``"jacobi"``: the code's ``updateWb_js``, both from the old pair.
     zl : ZLOptions
         Solver of B1 when the loss is the cross-entropy (exact per-column Newton by default).
-    jit : bool or None
-        Numba kernel for the elementwise B5 on NumPy arrays (None: when installed).
     """
 
-    gamma: float = 1.0
-    rho: float = 1.0
-    alpha: float = 5.0
+    gamma: float = positive(1.0)
+    rho: float = positive(1.0)
+    alpha: float = positive(5.0)
     bias: bool = True
     wb_update: Literal["gauss-seidel", "jacobi"] = "gauss-seidel"
     zl: ZLOptions = ZLOptions(method="newton")
-    jit: bool | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("gamma", "rho", "alpha"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v > 0 and math.isfinite(v)):
-                raise ValueError(f"{name} must be a positive finite number, got {v!r}")
-        if not isinstance(self.bias, bool):
-            raise ValueError(f"bias must be True or False, got {self.bias!r}")
-        if self.wb_update not in ("gauss-seidel", "jacobi"):
-            raise ValueError(f"wb_update must be 'gauss-seidel' or 'jacobi', got {self.wb_update!r}")
-        if not isinstance(self.zl, ZLOptions):
-            raise TypeError("zl must be a ZLOptions")
 
     @classmethod
     def released_code(cls, **overrides) -> "BCDOptions":
@@ -200,7 +185,7 @@ def update_U(U: Array, V: Array, m: Array, options: BCDOptions) -> Array:
     ReLU branch on the full objective (the code's ``relu_prox`` is the same minimiser written as a case
     split).
     """
-    return relu_prox(m, V, alpha=options.rho, beta=options.gamma, z_prev=U, delta=options.alpha, jit=options.jit)
+    return relu_prox(m, V, alpha=options.rho, beta=options.gamma, z_prev=U, delta=options.alpha)
 
 
 # ----------------------------------------------------------------------------- the iteration

@@ -61,7 +61,6 @@ Use :meth:`DlADMMOptions.released_code` for all of the code's choices at once.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Literal
 
 from ..activations import relu
@@ -70,12 +69,13 @@ from ..contract import SolverSpec
 from ..flops import MatrixProduct, flops
 from ..losses import Loss
 from ..losses import get as get_loss
+from ..options import Options, nonnegative, number, positive
 from ..problem import MLP, Params, join_params, label_targets, split_params
 from .subproblems import ZLOptions, bias_step, linearized_input_step, linearized_weight_step, loss_prox, relu_prox
 
 
 @dataclasses.dataclass(frozen=True)
-class DlADMMOptions:
+class DlADMMOptions(Options):
     """dlADMM options; defaults are the paper's (Sec 5.1).
 
     Attributes
@@ -93,8 +93,8 @@ class DlADMMOptions:
         Growth factor of ρ (10 in paper and code).
     rho_every : int
         Period of the paper schedule (100).
-    rho_max : float
-        Cap on ρ (paper: none; code: 0.1).
+    rho_max : float or None
+        Cap on ρ (paper: None, no cap; code: 0.1).
     cost_patience : int
         Consecutive training-loss rises that trigger the code schedule (3).
     step_scale_on_rho : float
@@ -108,57 +108,32 @@ class DlADMMOptions:
     max_doublings : int or None
         Cap on the number of growths (paper and dlADMM code: none, which the closed form makes safe).
     bias_step : {"exact", "paper-literal"}
-        See the module docstring.
+        ``"exact"``: the exact block minimiser (code); ``"paper-literal"``: B = ν as printed (module docstring).
     zl : ZLOptions
         The z_L solver.
-    jit : bool or None
-        Numba kernels for NumPy arrays (None: when installed).
     """
 
-    rho: float = 1e-6
-    nu: float = 1e-6
+    rho: float = positive(1e-6)
+    nu: float = positive(1e-6)
     nu_equals_rho: bool = False
     rho_schedule: Literal["paper", "cost", "constant"] = "paper"
-    rho_factor: float = 10.0
-    rho_every: int = 100
-    rho_max: float = math.inf
-    cost_patience: int = 3
-    step_scale_on_rho: float = 1.0
-    step_scale_min_width: int = 100
-    theta0: float = 1.0
-    tau0: float = 1.0
-    backtrack_factor: float = 2.0
-    max_doublings: int | None = None
+    rho_factor: float = number(10.0, low=1.0)
+    rho_every: int = number(100, low=1)
+    rho_max: float | None = positive(None)
+    cost_patience: int = number(3, low=1)
+    step_scale_on_rho: float = number(1.0, low=1.0)
+    step_scale_min_width: int = nonnegative(100)
+    theta0: float = positive(1.0)
+    tau0: float = positive(1.0)
+    backtrack_factor: float = number(2.0, low=1.0, low_open=True)
+    max_doublings: int | None = nonnegative(None)
     bias_step: Literal["exact", "paper-literal"] = "exact"
     zl: ZLOptions = ZLOptions()
-    jit: bool | None = None
 
-    def __post_init__(self) -> None:
-        for name in ("rho", "nu", "theta0", "tau0", "rho_max"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and v > 0) or math.isnan(v):
-                raise ValueError(f"{name} must be a positive number, got {v!r}")
-        for name in ("rho", "nu", "theta0", "tau0"):
-            if not math.isfinite(getattr(self, name)):
-                raise ValueError(f"{name} must be finite, got {getattr(self, name)!r}")
-        if not self.rho_factor >= 1:
-            raise ValueError(f"rho_factor must be >= 1, got {self.rho_factor}")
-        if not self.backtrack_factor > 1:
-            raise ValueError(f"backtrack_factor must be > 1, got {self.backtrack_factor}")
-        if not self.step_scale_on_rho >= 1:
-            raise ValueError(f"step_scale_on_rho must be >= 1, got {self.step_scale_on_rho}")
-        if self.rho_schedule not in ("paper", "cost", "constant"):
-            raise ValueError(f"rho_schedule must be 'paper', 'cost' or 'constant', got {self.rho_schedule!r}")
-        if self.bias_step not in ("exact", "paper-literal"):
-            raise ValueError(f"bias_step must be 'exact' or 'paper-literal', got {self.bias_step!r}")
-        for name in ("rho_every", "cost_patience"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        if self.max_doublings is not None and (not isinstance(self.max_doublings, int) or self.max_doublings < 0):
-            raise ValueError(f"max_doublings must be None or a non-negative integer, got {self.max_doublings!r}")
-        if not isinstance(self.zl, ZLOptions):
-            raise TypeError("zl must be a ZLOptions")
+    @property
+    def rho_cap(self) -> float:
+        """``rho_max``, or ``inf`` when there is no cap."""
+        return float("inf") if self.rho_max is None else self.rho_max
 
     @classmethod
     def released_code(cls, rho: float = 1e-6, **overrides) -> "DlADMMOptions":
@@ -234,7 +209,7 @@ def update_a(a, f_z, W_next, m_next, target_next, weight_next, nu, tau0, options
 
 def update_z_hidden(m, a, options):
     """Eq 4 (backward) / Eq 14 (forward): ``argmin_z (ν/2)‖z − m_l‖² + (ν/2)‖a_l − f(z)‖²`` (exact, ReLU)."""
-    return relu_prox(m, a, alpha=1.0, beta=1.0, jit=options.jit)
+    return relu_prox(m, a, alpha=1.0, beta=1.0)
 
 
 def update_z_last(m, u, y, rho, z_prev, options, *, loss: str | Loss = "cross_entropy"):
@@ -351,12 +326,12 @@ def end_iteration(state: DlADMMState, row: dict, options: DlADMMOptions) -> DlAD
     """The ρ schedule, applied after iteration ``state.iteration`` (so it acts from the next one)."""
     rho, theta0, tau0, costs = state.rho, state.theta0, state.tau0, state.costs
     if options.rho_schedule == "paper" and state.iteration % options.rho_every == 0:
-        rho = min(rho * options.rho_factor, options.rho_max)
+        rho = min(rho * options.rho_factor, options.rho_cap)
     elif options.rho_schedule == "cost":
         costs = (costs + (float(row["train_loss"]),))[-(options.cost_patience + 1):]
         rising = len(costs) == options.cost_patience + 1 and all(c1 > c0 for c0, c1 in zip(costs, costs[1:]))
         if rising:
-            rho = min(rho * options.rho_factor, options.rho_max)
+            rho = min(rho * options.rho_factor, options.rho_cap)
             hidden = [w.shape[0] for w in state.W[:-1]] or [state.W[-1].shape[0]]
             if min(hidden) >= options.step_scale_min_width:
                 theta0 *= options.step_scale_on_rho

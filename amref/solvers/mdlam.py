@@ -83,12 +83,13 @@ from ..backend import Array, namespace, sum_of_squares
 from ..contract import SolverSpec
 from ..losses import Loss
 from ..losses import get as get_loss
+from ..options import Options, nonnegative, number, positive
 from ..problem import MLP, Params, join_params, label_targets, split_params
 from .subproblems import ZLOptions, bias_step, linearized_weight_step, loss_prox
 
 
 @dataclasses.dataclass(frozen=True)
-class MDLAMOptions:
+class MDLAMOptions(Options):
     """mDLAM options; defaults are the paper's (Sec 5.1, Table 3: Cora ρ = 1e-3, ε⁰ = 100).
 
     Attributes
@@ -123,49 +124,27 @@ class MDLAMOptions:
         The z_L solver.
     """
 
-    rho: float = 1e-3
-    eps0: float = 100.0
+    rho: float = positive(1e-3)
+    eps0: float = positive(100.0)
     eps_schedule: Literal["halving", "constant"] = "halving"
-    eps_factor: float = 0.5
-    eps_min: float = 1e-3
+    eps_factor: float = number(0.5, low=0.0, high=1.0, low_open=True)
+    eps_min: float = positive(1e-3)
     extrapolation: bool = True
     safeguard: bool = True
     update_bias: bool = True
-    weight_decay: float = 0.0
-    theta0: float = 1.0
-    tau0: float = 1.0
-    backtrack_factor: float = 2.0
-    max_doublings: int | None = None
-    search_cap: int = 64
-    band_tol: float = 0.0
+    weight_decay: float = nonnegative(0.0)
+    theta0: float = positive(1.0)
+    tau0: float = positive(1.0)
+    backtrack_factor: float = number(2.0, low=1.0, low_open=True)
+    max_doublings: int | None = nonnegative(None)
+    search_cap: int = number(64, low=1)
+    band_tol: float = nonnegative(0.0)
     zl: ZLOptions = ZLOptions()
 
     def __post_init__(self) -> None:
-        for name in ("rho", "eps0", "eps_min", "theta0", "tau0"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v > 0 and math.isfinite(v)):
-                raise ValueError(f"{name} must be a positive finite number, got {v!r}")
-        if not 0 < self.eps_factor <= 1:
-            raise ValueError(f"eps_factor must lie in (0, 1], got {self.eps_factor}")
-        if self.eps_schedule not in ("halving", "constant"):
-            raise ValueError(f"eps_schedule must be 'halving' or 'constant', got {self.eps_schedule!r}")
-        if not self.backtrack_factor > 1:
-            raise ValueError(f"backtrack_factor must be > 1, got {self.backtrack_factor}")
-        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
-        if not (self.band_tol >= 0 and self.band_tol < min(self.eps0, self.eps_min)):
-            raise ValueError(f"band_tol must lie in [0, min(eps0, eps_min)), got {self.band_tol}")
-        if self.max_doublings is not None and (
-            isinstance(self.max_doublings, bool) or not isinstance(self.max_doublings, int) or self.max_doublings < 0
-        ):
-            raise ValueError(f"max_doublings must be None or a non-negative integer, got {self.max_doublings!r}")
-        if isinstance(self.search_cap, bool) or not isinstance(self.search_cap, int) or self.search_cap < 1:
-            raise ValueError(f"search_cap must be a positive integer, got {self.search_cap!r}")
-        for name in ("extrapolation", "safeguard", "update_bias"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be a bool")
-        if not isinstance(self.zl, ZLOptions):
-            raise TypeError("zl must be a ZLOptions")
+        super().__post_init__()
+        if not self.band_tol < min(self.eps0, self.eps_min):
+            raise ValueError(f"band_tol must lie in [0, min(eps0, eps_min)), got {self.band_tol!r}")
 
     @classmethod
     def released_code(cls, rho: float = 1e-3, **overrides) -> "MDLAMOptions":

@@ -110,6 +110,7 @@ from ..backend import Array, dtype_name, inner, namespace, sum_of_squares
 from ..contract import SolverSpec
 from ..losses import Loss
 from ..losses import get as get_loss
+from ..options import Options, nonnegative, number, positive
 from ..problem import MLP, Params, join_params, label_targets
 from ..quantize import PAPER_LEVELS, Grid, as_grid, boundary_bytes, on_grid, project
 from .subproblems import ZLOptions, bias_step, linearized_input_step, linearized_weight_step, loss_prox, relu_prox
@@ -118,7 +119,7 @@ Quantize = Literal["p", "q", "pq"]
 
 
 @dataclasses.dataclass(frozen=True)
-class PdADMMOptions:
+class PdADMMOptions(Options):
     """pdADMM options; defaults are the paper's (ICDM 2020, Sec IV).
 
     Attributes
@@ -137,7 +138,7 @@ class PdADMMOptions:
     search_cap : int
         Bound on the literal doubling loop of the quantized p-step when ``max_doublings`` is None.
     bias_step : {"exact", "paper-literal"}
-        See the module docstring.
+        ``"exact"``: the exact block minimiser (code); ``"paper-literal"``: the step as printed (module docstring).
     z_compare : {"full", "without_prox"}
         How the hidden z-step picks its ReLU branch (module docstring).
     weight_decay : float
@@ -152,70 +153,38 @@ class PdADMMOptions:
     zl_init : {"labels", "zeros", "forward"}
         Initial z_L: ±1 from the labels (paper), 0 (pdADMM-G code's 2-layer stage) or the forward pass.
     rho_schedule : {"constant", "cost"}
-        Paper: constant. ``"cost"``: ρ ← min(ρ·rho_factor, rho_max) when the training loss failed to
+        ``"constant"`` (paper) or ``"cost"``: ρ ← min(ρ·rho_factor, rho_max) when the training loss failed to
         drop by ``cost_tol`` ``cost_patience`` times in a row (pdADMM-G code).
-    rho_factor, rho_max, cost_tol : float
+    rho_factor : float
+        Growth factor of ρ under the ``"cost"`` schedule (code: 10).
+    rho_max : float
+        Cap on ρ under the ``"cost"`` schedule (code: 1).
+    cost_tol : float
+        The training loss must drop by more than this to count as a drop (code: 1e-3).
     cost_patience : int
-    jit : bool or None
-        Numba kernels for NumPy arrays (None: when installed).
+        Consecutive iterations without a drop that trigger the ``"cost"`` schedule (code: 2).
     """
 
-    rho: float = 1e-4
-    nu: float = 1e-4
+    rho: float = positive(1e-4)
+    nu: float = positive(1e-4)
     nu_equals_rho: bool = False
-    p_step0: float = 10.0
-    W_step0: float = 10.0
-    backtrack_factor: float = 2.0
-    max_doublings: int | None = None
-    search_cap: int = 64
+    p_step0: float = positive(10.0)
+    W_step0: float = positive(10.0)
+    backtrack_factor: float = number(2.0, low=1.0, low_open=True)
+    max_doublings: int | None = nonnegative(None)
+    search_cap: int = number(64, low=1)
     bias_step: Literal["exact", "paper-literal"] = "exact"
     z_compare: Literal["full", "without_prox"] = "full"
-    weight_decay: float = 0.0
+    weight_decay: float = nonnegative(0.0)
     quantize: Quantize | None = None
-    levels: Grid = PAPER_LEVELS
+    levels: Grid = number(PAPER_LEVELS, convert=as_grid)
     zl: ZLOptions = ZLOptions()
     zl_init: Literal["labels", "zeros", "forward"] = "labels"
     rho_schedule: Literal["constant", "cost"] = "constant"
-    rho_factor: float = 10.0
-    rho_max: float = 1.0
-    cost_tol: float = 1e-3
-    cost_patience: int = 2
-    jit: bool | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("rho", "nu", "p_step0", "W_step0", "rho_max"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v > 0 and math.isfinite(v)):
-                raise ValueError(f"{name} must be a positive finite number, got {v!r}")
-        if not self.backtrack_factor > 1:
-            raise ValueError(f"backtrack_factor must be > 1, got {self.backtrack_factor}")
-        if not self.rho_factor >= 1:
-            raise ValueError(f"rho_factor must be >= 1, got {self.rho_factor}")
-        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
-        if not (self.cost_tol >= 0 and math.isfinite(self.cost_tol)):
-            raise ValueError(f"cost_tol must be >= 0, got {self.cost_tol}")
-        if self.max_doublings is not None and (
-            isinstance(self.max_doublings, bool) or not isinstance(self.max_doublings, int) or self.max_doublings < 0
-        ):
-            raise ValueError(f"max_doublings must be None or a non-negative integer, got {self.max_doublings!r}")
-        for name in ("search_cap", "cost_patience"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        choices = {
-            "bias_step": ("exact", "paper-literal"),
-            "z_compare": ("full", "without_prox"),
-            "quantize": (None, "p", "q", "pq"),
-            "zl_init": ("labels", "zeros", "forward"),
-            "rho_schedule": ("constant", "cost"),
-        }
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
-        object.__setattr__(self, "levels", as_grid(self.levels))  # a Grid, or a name such as "code"
-        if not isinstance(self.zl, ZLOptions):
-            raise TypeError("zl must be a ZLOptions")
+    rho_factor: float = number(10.0, low=1.0)
+    rho_max: float = positive(1.0)
+    cost_tol: float = nonnegative(1e-3)
+    cost_patience: int = number(2, low=1)
 
     @property
     def quantize_p(self) -> bool:
@@ -331,8 +300,7 @@ def update_z_hidden(m, q, z_prev, options):
 
     Branches ``min((m + z^k)/2, 0)`` and ``max((m + q + z^k)/3, 0)``, compared per ``z_compare``.
     """
-    return relu_prox(m, q, alpha=1.0, beta=1.0, z_prev=z_prev, delta=1.0, compare=options.z_compare,
-                     jit=options.jit)
+    return relu_prox(m, q, alpha=1.0, beta=1.0, z_prev=z_prev, delta=1.0, compare=options.z_compare)
 
 
 def update_z_last(m, y, nu, z_prev, options, *, loss: str | Loss = "cross_entropy"):

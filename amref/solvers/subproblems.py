@@ -33,6 +33,7 @@ from ..backend import Array, eps, namespace, sum_of_squares
 from ..losses import (CROSS_ENTROPY, CROSS_ENTROPY_LIPSCHITZ, Loss, cross_entropy_and_grad, cross_entropy_columns,
                       log_softmax)
 from ..losses import get as get_loss
+from ..options import Options, number, positive
 
 
 # ----------------------------------------------------------------------------- backtracking
@@ -206,7 +207,6 @@ def relu_prox(
     z_prev: Array | None = None,
     delta: float = 0.0,
     compare: Literal["full", "without_prox"] = "full",
-    jit: bool | None = None,
 ) -> Array:
     r"""Elementwise ``argmin_z α(z − m)² + β(a − relu z)² + δ(z − z_prev)²``.
 
@@ -226,8 +226,8 @@ def relu_prox(
         ``"full"`` compares the branches on the whole objective. ``"without_prox"`` reproduces the
         pdADMM / pdADMM-G code, which drops the δ term from the comparison (``reference-code.md``
         §5 item 6).
-    jit
-        Use the Numba kernel (NumPy arrays only). ``None``: when Numba is installed.
+
+    The Numba kernel replaces the array-API code for NumPy arrays as :func:`amref.kernels.use_jit` says.
     """
     if not (alpha > 0 and beta > 0 and delta >= 0):
         raise ValueError(f"relu_prox needs alpha > 0, beta > 0, delta >= 0; got {alpha}, {beta}, {delta}")
@@ -238,7 +238,7 @@ def relu_prox(
     xp = namespace(m, a, z_prev)
     if delta == 0:
         z_prev = None
-    kernel = kernels.relu_prox(xp, jit)
+    kernel = kernels.relu_prox(xp)
     if kernel is not None:
         return kernel(m, a, alpha, beta, z_prev, delta, compare == "full")
     return relu_prox_xp(m, a, alpha=alpha, beta=beta, z_prev=z_prev, delta=delta, compare=compare)
@@ -265,7 +265,7 @@ def relu_prox_xp(m, a, *, alpha=1.0, beta=1.0, z_prev=None, delta=0.0, compare="
 
 # ----------------------------------------------------------------------------- z_L subproblem
 @dataclasses.dataclass(frozen=True)
-class ZLOptions:
+class ZLOptions(Options):
     """How the output-layer subproblem ``min_z R(z; y) + ρ/2‖z − m‖²`` is solved.
 
     Attributes
@@ -297,27 +297,13 @@ class ZLOptions:
     """
 
     method: Literal["fista", "newton"] = "fista"
-    fista_step: float = 1.0 / CROSS_ENTROPY_LIPSCHITZ
-    fista_max_iter: int = 500
-    fista_tol: float = 1e-3
-    newton_max_iter: int = 50
-    newton_tol: float = 1e-10
-    newton_max_halvings: int = 40
-    armijo: float = 1e-4
-
-    def __post_init__(self) -> None:
-        if self.method not in ("fista", "newton"):
-            raise ValueError(f"z_L method must be 'fista' or 'newton', got {self.method!r}")
-        for name in ("fista_step", "fista_tol", "newton_tol"):
-            v = getattr(self, name)
-            if not (v > 0 and math.isfinite(v)):
-                raise ValueError(f"{name} must be positive and finite, got {v}")
-        for name in ("fista_max_iter", "newton_max_iter", "newton_max_halvings"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        if not 0 < self.armijo < 0.5:
-            raise ValueError(f"armijo must lie in (0, 0.5), got {self.armijo}")
+    fista_step: float = positive(1.0 / CROSS_ENTROPY_LIPSCHITZ)
+    fista_max_iter: int = number(500, low=1)
+    fista_tol: float = positive(1e-3)
+    newton_max_iter: int = number(50, low=1)
+    newton_tol: float = positive(1e-10)
+    newton_max_halvings: int = number(40, low=1)
+    armijo: float = number(1e-4, low=0.0, high=0.5, low_open=True, high_open=True)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -75,19 +75,19 @@ forward pass of the initial weights (biases zeroed unless ``bias=True``), z_L = 
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Literal
 
 from ..activations import relu
 from ..backend import Array, device, namespace
 from ..contract import SolverSpec
 from ..losses import get as get_loss
+from ..options import Options, nonnegative, positive
 from ..problem import MLP, Params, join_params, label_targets, split_params
 from .subproblems import ZLOptions, loss_prox, relu_prox
 
 
 @dataclasses.dataclass(frozen=True)
-class TaylorADMMOptions:
+class TaylorADMMOptions(Options):
     """Taylor et al. ADMM options.
 
     Attributes
@@ -111,37 +111,15 @@ class TaylorADMMOptions:
     zl : ZLOptions
         Inner solver of T5 when the loss is the cross-entropy (no closed form): exact per-column
         Newton by default, so that T5 is still an exact block minimisation.
-    jit : bool or None
-        Numba kernel for the elementwise T3 on NumPy arrays (None: when installed).
     """
 
-    beta: float = 1.0
-    gamma: float = 10.0
-    warm_start_iters: int = 10
+    beta: float = positive(1.0)
+    gamma: float = positive(10.0)
+    warm_start_iters: int = nonnegative(10)
     weight_solver: Literal["solve", "pinv"] = "solve"
-    ridge: float = 1e-6
+    ridge: float = nonnegative(1e-6)
     bias: bool = False
     zl: ZLOptions = ZLOptions(method="newton")
-    jit: bool | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("beta", "gamma"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v > 0 and math.isfinite(v)):
-                raise ValueError(f"{name} must be a positive finite number, got {v!r}")
-        if isinstance(self.ridge, bool) or not isinstance(self.ridge, (int, float)) or not (
-            self.ridge >= 0 and math.isfinite(self.ridge)
-        ):
-            raise ValueError(f"ridge must be a non-negative finite number, got {self.ridge!r}")
-        v = self.warm_start_iters
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise ValueError(f"warm_start_iters must be a non-negative integer, got {v!r}")
-        if self.weight_solver not in ("solve", "pinv"):
-            raise ValueError(f"weight_solver must be 'solve' or 'pinv', got {self.weight_solver!r}")
-        if not isinstance(self.bias, bool):
-            raise ValueError(f"bias must be True or False, got {self.bias!r}")
-        if not isinstance(self.zl, ZLOptions):
-            raise TypeError("zl must be a ZLOptions")
 
     @classmethod
     def dladmm_paper(cls, **overrides) -> "TaylorADMMOptions":
@@ -211,7 +189,7 @@ def update_a(W_next: Array, b_next: Array, z_next: Array, z: Array, options: Tay
 
 def update_z_hidden(m: Array, a: Array, options: TaylorADMMOptions) -> Array:
     """T3: ``z_l = argmin_z γ‖a_l − h(z)‖² + β‖z − m_l‖²``, elementwise and global (ReLU: two branches compared)."""
-    return relu_prox(m, a, alpha=options.beta, beta=options.gamma, jit=options.jit)
+    return relu_prox(m, a, alpha=options.beta, beta=options.gamma)
 
 
 def update_z_last(
