@@ -37,15 +37,15 @@ import numpy as np
 from floor import add_problem_arguments, load_data, product_timer, round_robin
 from floor import paired as paired_ratio
 
-from amref import backprop
+from amref import backprop, get_solver
 from amref.backend import get_namespace, synchronize, to_host
-from amref.optim import get_baseline, options_class
+from amref.optim import options_class
 from amref.problem import MLP
 
 
 def ours(problem, data, dtype, xp):
     """A callable running one amref Adam epoch (the driver's timed ``step``) and returning its seconds."""
-    spec = get_baseline("adam")
+    spec = get_solver("adam")
     options = options_class("adam")()
     box = [spec.init_state(problem, data, problem.init_params(0, xp=xp, dtype=dtype), options)]
 

@@ -12,7 +12,7 @@ from amref import losses
 from amref.backend import from_host
 from amref.driver import minimize as run
 from amref.problem import MLP, one_hot
-from amref.solvers import get_solver
+from amref import get_solver
 from amref.solvers import taylor_admm as T
 from amref.solvers.subproblems import ZLOptions
 
