@@ -100,6 +100,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from types import SimpleNamespace
 from typing import Literal
 
 from ..activations import relu
@@ -590,6 +591,14 @@ def lemma1_condition(rho: float, nu: float, lipschitz: float = 1.0) -> bool:
     return rho > max(4 * nu * lipschitz**2, (math.sqrt(17) + 1) * nu / 2)
 
 
+LAYER_FUNCTIONS = SimpleNamespace(
+    init_state=init_state, state_class=PdADMMState, update_layer_primal=update_layer_primal,
+    update_layer_dual=update_layer_dual, update_u=update_u, layer_diagnostics=layer_diagnostics,
+    sum_layer_diagnostics=sum_layer_diagnostics, diagnostics_row=diagnostics_row,
+)
+"""What a layer-parallel runner calls (:attr:`~amref.contract.SolverSpec.layer_functions`): the same
+per-layer functions :func:`step` and :func:`diagnostics` map over the layers."""
+
 SOLVER = SolverSpec(
     name="pdadmm",
     options_class=PdADMMOptions,
@@ -598,4 +607,5 @@ SOLVER = SolverSpec(
     diagnostics=diagnostics,
     params=params,
     end_iteration=end_iteration,
+    layer_functions=LAYER_FUNCTIONS,
 )
