@@ -27,7 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..backend import Array, from_host, get_namespace, spmm
-from ..problem import one_hot
+from .dataset import one_hot
 from .dataset import Dataset
 
 

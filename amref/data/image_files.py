@@ -22,7 +22,7 @@ import zlib
 
 import numpy as np
 
-from ..problem import one_hot
+from .dataset import one_hot
 from .dataset import Dataset
 from .files import DataError, fetch
 

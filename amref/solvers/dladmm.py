@@ -62,7 +62,6 @@ from typing import Literal
 from ..activations import relu
 from ..backend import Array, inner, namespace, sum_of_squares
 from ..contract import SolverSpec
-from ..flops import MatrixProduct, flops
 from ..losses import CROSS_ENTROPY_LIPSCHITZ, cross_entropy
 from ..problem import MLP, Params, join_params, label_targets, split_params
 from .subproblems import (ZLOptions, bias_step, linearized_input_step, linearized_weight_step, relu_prox,
@@ -359,31 +358,6 @@ def params(state: DlADMMState) -> Params:
 def required_rho() -> float:
     """Property 1–2 need ρ > 2H; H = 1/2 for the summed softmax cross-entropy, so ρ > 1."""
     return 2 * CROSS_ENTROPY_LIPSCHITZ
-
-
-def matrix_products(widths, n_samples: int) -> list[MatrixProduct]:
-    """The matrix products one :func:`step` performs.
-
-    Each W-update does ``(t − m) a_{l−1}ᵀ`` (n_l×N by N×n_{l−1}) and ``G a_{l−1}`` (n_l×n_{l−1} by
-    n_{l−1}×N); each a-update does ``W_{l+1}ᵀ (t − m)`` and ``W_{l+1} g``. Every layer's W is updated
-    twice (backward and forward sweep) and every hidden a twice. Nothing else is O(n²N).
-    """
-    widths, N = list(widths), int(n_samples)
-    out = []
-    for l in range(1, len(widths)):
-        n_out, n_in = widths[l], widths[l - 1]
-        out.append(MatrixProduct(f"W{l}: (t-m) a.T", (n_out, N, n_in), 2, "NT"))
-        out.append(MatrixProduct(f"W{l}: G a", (n_out, n_in, N), 2, "NN"))
-    for l in range(1, len(widths) - 1):
-        n, n_next = widths[l], widths[l + 1]
-        out.append(MatrixProduct(f"a{l}: W{l + 1}.T r", (n, n_next, N), 2, "TN"))
-        out.append(MatrixProduct(f"a{l}: W{l + 1} g", (n_next, n, N), 2, "NN"))
-    return out
-
-
-def matrix_product_flops(widths, n_samples: int) -> int:
-    """Floating-point operations (2mkn per product) of the matrix products of one iteration."""
-    return flops(matrix_products(widths, n_samples))
 
 
 SOLVER = SolverSpec(
