@@ -182,9 +182,17 @@ def load_digits(*, train_size: int | None = None, test_size: int | None = None, 
     Pixels (0..16) are divided by 16. The split is fixed: a stratified 80/20 split,
     ``sklearn.model_selection.train_test_split(test_size=0.2, stratify=labels, random_state=0)``,
     giving 1,437 training and 360 test images; ``train_size`` / ``test_size`` keep the first ``k`` of each.
+
+    Raises
+    ------
+    ImportError
+        Without scikit-learn (the ``sklearn`` extra).
     """
-    from sklearn.datasets import load_digits as sklearn_digits
-    from sklearn.model_selection import train_test_split
+    try:
+        from sklearn.datasets import load_digits as sklearn_digits
+        from sklearn.model_selection import train_test_split
+    except ImportError:
+        raise ImportError('the digits dataset ships with scikit-learn: pip install "amref[sklearn]"') from None
 
     bunch = sklearn_digits()
     x_tr, x_te, y_tr, y_te = train_test_split(bunch.data, bunch.target, test_size=0.2, stratify=bunch.target,
