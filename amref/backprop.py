@@ -44,6 +44,23 @@ from .activations import activation as _activation
 from .backend import Array, namespace
 from .problem import MLP, Params
 
+__all__ = [
+    "REDUCTIONS",
+    "check_supported",
+    "fisher_factors",
+    "forward_backward",
+    "hessian_vector_product",
+    "loss_and_grad",
+    "outer_sum",
+    "output_loss",
+    "output_loss_hvp",
+    "per_sample_coordinate_sq",
+    "per_sample_deltas",
+    "per_sample_dots",
+    "per_sample_sq_norms",
+    "Tape",
+]
+
 REDUCTIONS = ("sum", "mean")
 
 

@@ -27,6 +27,18 @@ import numpy as np
 
 from .backend import from_host, to_host
 
+__all__ = [
+    "FORMAT_VERSION",
+    "atomic_open",
+    "atomic_savez",
+    "atomic_write_text",
+    "CheckpointError",
+    "load",
+    "pack",
+    "save",
+    "unpack",
+]
+
 FORMAT_VERSION = 1
 _META_KEY = "__amref_meta__"
 

@@ -21,6 +21,20 @@ import time
 import typing
 from typing import Any, Sequence
 
+__all__ = [
+    "EXIT_DIVERGED",
+    "EXIT_FAILURE",
+    "EXIT_INTERRUPTED",
+    "EXIT_USAGE",
+    "build_options",
+    "build_parser",
+    "CLIError",
+    "cmd_list",
+    "cmd_plot",
+    "cmd_train",
+    "main",
+]
+
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
 EXIT_DIVERGED = 3

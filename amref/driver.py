@@ -38,6 +38,8 @@ from .data.dataset import Dataset
 from .problem import MLP, Params
 from .result import History, Result, Status
 
+__all__ = ["minimize"]
+
 
 def minimize(
     solver: SolverSpec,

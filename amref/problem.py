@@ -31,6 +31,17 @@ from .activations import activation as _activation
 from .backend import Array, from_host, get_namespace, namespace, to_host
 from .data.dataset import check_xy
 
+__all__ = [
+    "INIT_SCHEMES",
+    "MLP",
+    "join_params",
+    "label_targets",
+    "load_params",
+    "Params",
+    "save_params",
+    "split_params",
+]
+
 Params = list
 """Flat parameter list ``[W_1, b_1, …, W_L, b_L]``."""
 

@@ -11,6 +11,8 @@ import numpy as np
 
 from ..backend import Array, from_host, get_namespace, namespace
 
+__all__ = ["check_xy", "Dataset", "one_hot"]
+
 
 def check_xy(x: Array, y: Array, what: str = "data") -> None:
     """Validate a features × samples matrix and its one-hot labels (shapes, finiteness, one-hot-ness)."""

@@ -30,6 +30,8 @@ from ..backend import Array, from_host, get_namespace, spmm
 from .dataset import one_hot
 from .dataset import Dataset
 
+__all__ = ["augment_features", "Graph", "graph_dataset", "normalized_adjacency"]
+
 
 @dataclasses.dataclass(frozen=True)
 class Graph:

@@ -27,6 +27,8 @@ from typing import Callable
 
 from ..backend import is_numpy
 
+__all__ = ["numba_available", "relu_prox", "use_numba"]
+
 
 def numba_available() -> bool:
     """True when Numba can be imported."""

@@ -104,7 +104,8 @@ def optimizer(name: str, options: Any = None, *, is_bias: Sequence[bool] | None 
     return info.build(options, None if is_bias is None else list(is_bias))
 
 
-from .presets import get_preset, preset, preset_names  # noqa: E402  (uses options_class above)
+from . import presets  # noqa: E402  (uses options_class above)
+from .presets import get_preset, preset, preset_names  # noqa: E402
 
 __all__ = [
     "BASELINES",
@@ -118,4 +119,8 @@ __all__ = [
     "options_class",
     "preset",
     "preset_names",
+    # modules
+    "adabelief", "adadagrad", "adadelta", "adafisher", "adagrad", "adagrad_norm", "adahessian", "adam", "adan",
+    "base", "diffgrad", "exadam", "lamb", "lars", "lion", "options", "presets", "rmsprop", "sgd", "sgd_sai", "soaa",
+    "train", "transforms",
 ]

@@ -40,6 +40,8 @@ from .options import BaselineOptions, check_beta, check_number
 from .train import Baseline
 from .transforms import compose
 
+__all__ = ["BASELINES", "adabelief", "AdaBeliefOptions", "AdaBeliefState", "rectification", "scale_by_adabelief"]
+
 
 @dataclasses.dataclass(frozen=True)
 class AdaBeliefOptions(BaselineOptions):

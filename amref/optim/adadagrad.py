@@ -52,6 +52,8 @@ from .options import BaselineOptions, check_choice, check_int, check_number
 from .train import Baseline
 from .transforms import compose
 
+__all__ = ["BASELINES", "TESTS", "adadagrad", "AdAdaGradOptions", "next_batch_size", "suggested_batch_size"]
+
 TESTS = ("norm", "inner_product", "augmented", "coordinate")
 
 

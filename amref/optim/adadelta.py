@@ -33,6 +33,8 @@ from .options import BaselineOptions, check_beta, check_number
 from .train import Baseline
 from .transforms import compose
 
+__all__ = ["BASELINES", "adadelta", "AdadeltaOptions", "AdadeltaState", "scale_by_adadelta"]
+
 
 @dataclasses.dataclass(frozen=True)
 class AdadeltaOptions(BaselineOptions):

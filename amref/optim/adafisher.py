@@ -52,6 +52,16 @@ from .options import BaselineOptions, check_beta, check_int, check_number
 from .train import Baseline, ExtraContext
 from .transforms import compose
 
+__all__ = [
+    "BASELINES",
+    "adafisher",
+    "AdaFisherOptions",
+    "AdaFisherState",
+    "fisher_statistics",
+    "minmax_normalise",
+    "scale_by_adafisher",
+]
+
 
 @dataclasses.dataclass(frozen=True)
 class AdaFisherOptions(BaselineOptions):

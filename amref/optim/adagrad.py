@@ -31,6 +31,8 @@ from .options import BaselineOptions, check_number
 from .train import Baseline
 from .transforms import compose
 
+__all__ = ["BASELINES", "adagrad", "AdagradOptions", "AdagradState", "scale_by_adagrad"]
+
 
 @dataclasses.dataclass(frozen=True)
 class AdagradOptions(BaselineOptions):

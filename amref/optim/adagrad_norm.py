@@ -39,6 +39,8 @@ from .options import BaselineOptions, check_choice, check_number
 from .train import Baseline
 from .transforms import compose
 
+__all__ = ["BASELINES", "adagrad_norm", "AdaGradNormOptions", "AdaGradNormState", "scale_by_adagrad_norm"]
+
 
 @dataclasses.dataclass(frozen=True)
 class AdaGradNormOptions(BaselineOptions):

@@ -35,6 +35,8 @@ from .options import BaselineOptions, check_beta, check_number
 from .train import Baseline
 from .transforms import compose
 
+__all__ = ["BASELINES", "adam", "AdamOptions", "AdamState", "AdamWOptions", "scale_by_adam"]
+
 
 @dataclasses.dataclass(frozen=True)
 class AdamOptions(BaselineOptions):

@@ -29,6 +29,8 @@ from .options import BaselineOptions, check_beta, check_number
 from .train import Baseline
 from .transforms import compose
 
+__all__ = ["BASELINES", "exadam", "EXAdamOptions", "EXAdamState", "scale_by_exadam"]
+
 
 @dataclasses.dataclass(frozen=True)
 class EXAdamOptions(BaselineOptions):

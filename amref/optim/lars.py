@@ -39,6 +39,8 @@ from .options import BaselineOptions, check_number
 from .train import Baseline
 from .transforms import compose, masks
 
+__all__ = ["BASELINES", "lars", "LARSOptions", "LARSState", "scale_by_lars", "trust_ratio"]
+
 
 @dataclasses.dataclass(frozen=True)
 class LARSOptions(BaselineOptions):

@@ -24,6 +24,8 @@ from .options import BaselineOptions, check_beta
 from .train import Baseline
 from .transforms import compose
 
+__all__ = ["BASELINES", "lion", "LionOptions", "LionState", "scale_by_lion"]
+
 
 @dataclasses.dataclass(frozen=True)
 class LionOptions(BaselineOptions):

@@ -13,6 +13,8 @@ import dataclasses
 import math
 from typing import ClassVar
 
+__all__ = ["DECAY_STYLES", "SCHEDULES", "BaselineOptions", "check_beta", "check_choice", "check_int", "check_number"]
+
 #: Weight-decay styles (``baselines.md`` §0). ``"direction"`` is LARS/LAMB's: λθ joins the direction
 #: inside the layer-wise trust ratio, so it is part of those rules and only they accept it.
 DECAY_STYLES = ("l2", "decoupled", "fixed", "proximal", "direction")

@@ -39,6 +39,8 @@ from .options import BaselineOptions, check_beta, check_number
 from .train import Baseline
 from .transforms import compose
 
+__all__ = ["BASELINES", "gradient_snr", "scale_by_sgd_sai", "sgd_sai", "SGDSaIOptions", "SGDSaIState"]
+
 
 @dataclasses.dataclass(frozen=True)
 class SGDSaIOptions(BaselineOptions):

@@ -45,6 +45,8 @@ from .options import BaselineOptions, check_beta, check_int, check_number
 from .train import Baseline, ExtraContext
 from .transforms import Schedule, as_schedule, compose, make_schedule
 
+__all__ = ["BASELINES", "batch_loss", "scale_by_soaa", "soaa", "SOAAOptions", "SOAAState"]
+
 
 @dataclasses.dataclass(frozen=True)
 class SOAAOptions(BaselineOptions):

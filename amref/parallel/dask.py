@@ -61,6 +61,17 @@ from ..problem import MLP, join_params
 from . import supports_layer_parallel
 from .messages import Message, decode, encode, message_sizeof
 
+__all__ = [
+    "NO_MALLOC_TRIM",
+    "DaskRunner",
+    "DaskState",
+    "Inbox",
+    "layer_costs",
+    "local_cluster",
+    "place_layers",
+    "WorkerLostError",
+]
+
 sizeof.register(Message)(message_sizeof)
 
 

@@ -67,6 +67,25 @@ from ..problem import MLP, Params, join_params, label_targets, split_params
 from .subproblems import (ZLOptions, bias_step, linearized_input_step, linearized_weight_step, relu_prox,
                           solve_zl)
 
+__all__ = [
+    "SOLVER",
+    "augmented_lagrangian",
+    "diagnostics",
+    "DlADMMOptions",
+    "DlADMMState",
+    "end_iteration",
+    "init_state",
+    "params",
+    "required_rho",
+    "step",
+    "update_a",
+    "update_b",
+    "update_u",
+    "update_W",
+    "update_z_hidden",
+    "update_z_last",
+]
+
 
 @dataclasses.dataclass(frozen=True)
 class DlADMMOptions:

@@ -112,6 +112,34 @@ from ..quantize import PAPER_LEVELS, Grid, as_grid, boundary_bytes, on_grid, pro
 from .subproblems import (ZLOptions, bias_step, linearized_input_step, linearized_weight_step, relu_prox,
                           solve_zl)
 
+__all__ = [
+    "LAYER_FUNCTIONS",
+    "SOLVER",
+    "diagnostics",
+    "diagnostics_row",
+    "end_iteration",
+    "identity_holds",
+    "init_state",
+    "layer_diagnostics",
+    "LayerBlock",
+    "lemma1_condition",
+    "params",
+    "PdADMMOptions",
+    "PdADMMState",
+    "Quantize",
+    "step",
+    "sum_layer_diagnostics",
+    "update_b",
+    "update_layer_dual",
+    "update_layer_primal",
+    "update_p",
+    "update_q",
+    "update_u",
+    "update_W",
+    "update_z_hidden",
+    "update_z_last",
+]
+
 Quantize = Literal["p", "q", "pq"]
 
 

@@ -32,6 +32,22 @@ from .. import kernels
 from ..backend import Array, eps, namespace, sum_of_squares
 from ..losses import CROSS_ENTROPY_LIPSCHITZ, cross_entropy_and_grad, cross_entropy_columns, log_softmax
 
+__all__ = [
+    "bias_step",
+    "doubling_search",
+    "doubling_step",
+    "fista_zl",
+    "linearized_input_step",
+    "linearized_weight_step",
+    "loss_prox",
+    "newton_zl",
+    "relu_prox",
+    "relu_prox_xp",
+    "solve_zl",
+    "ZLInfo",
+    "ZLOptions",
+]
+
 
 # ----------------------------------------------------------------------------- backtracking
 def doubling_step(
