@@ -8,20 +8,51 @@ Quick start::
     result = amref.minimize(amref.get_solver("dladmm"), problem, data,
                             amref.solvers.dladmm.DlADMMOptions(rho=1.0, nu=1.0), max_iter=50)
     print(result)
+
+The public API is :data:`__all__` below: the names most programs need, plus the public modules, all
+importable after ``import amref`` (``amref.solvers.dladmm``, ``amref.optim.adam``, …). Each module lists
+its own public names in its ``__all__``; a name starting with ``_`` is internal.
+
+===================  ==============================================================================
+module               what it holds
+===================  ==============================================================================
+``registry``         every solver name and its spec: ``get_solver``, ``solver_names``, …
+``solvers``          the alternating-minimization solvers, one module per paper; ``greedy``
+``optim``            the gradient baselines (``init``/``update`` pairs) and their training loop
+``contract``         ``SolverSpec``, ``IterationInfo``, ``StateLost``: what a solver declares
+``driver``           ``minimize``: the one loop (history, evaluation, callback, divergence, tolerance)
+``problem``          ``MLP`` and parameter I/O
+``losses``           the output losses and their gradients
+``activations``      ReLU and the activation lookup
+``backprop``         hand-written gradients and Hessian-vector products of the MLP
+``quantize``         quantization grids (pdADMM-G-Q)
+``data``             ``Dataset``, ``load_dataset`` and the loaders
+``backend``          the array namespace helpers (NumPy, CuPy, array-api-strict)
+``checkpoint``       atomic checkpoints of solver states and of runs
+``options``          the one validator of every options class, ``show_options``
+``progress``         the iteration table of ``amref train`` and ``minimize(verbose=True)``
+``result``           ``Result``, ``Status``, ``History``
+``kernels``          optional Numba kernels
+``parallel``         runners: serial, and dask (needs the ``distributed`` extra, imported when used);
+                     ``minimize_with_restores`` for runs that survive lost workers
+===================  ==============================================================================
+
+``amref.cli`` (the command line) and ``amref.plotting`` (needs the ``plot`` extra) are imported when
+used.
 """
 
-from . import optim, solvers
-from .data import Dataset, load_dataset
+from . import (activations, backend, backprop, checkpoint, contract, data, driver, kernels, losses, optim, options,
+               parallel, problem, progress, quantize, registry, result, solvers)
 from .contract import IterationInfo, SolverSpec, StateLost
+from .data import Dataset, load_dataset
 from .driver import minimize
 from .options import show_options
 from .problem import MLP, load_params, save_params
+from .registry import am_solver_names, baseline_names, get_solver, solver_names
 from .result import History, Result, Status
-from .solvers import get_solver, solver_names
-
-__version__ = "0.1.0"
 
 __all__ = [
+    # functions and classes
     "MLP",
     "Dataset",
     "History",
@@ -30,13 +61,34 @@ __all__ = [
     "SolverSpec",
     "StateLost",
     "Status",
+    "am_solver_names",
+    "baseline_names",
     "get_solver",
     "load_dataset",
     "load_params",
     "minimize",
-    "optim",
     "save_params",
     "show_options",
     "solver_names",
+    # modules
+    "activations",
+    "backend",
+    "backprop",
+    "checkpoint",
+    "contract",
+    "data",
+    "driver",
+    "kernels",
+    "losses",
+    "optim",
+    "options",
+    "parallel",
+    "problem",
+    "progress",
+    "quantize",
+    "registry",
+    "result",
     "solvers",
 ]
+
+__version__ = "0.1.0"

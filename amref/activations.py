@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from .backend import Array, namespace
 
+__all__ = ["ACTIVATIONS", "activation", "relu"]
+
 ACTIVATIONS = ("relu",)
 
 

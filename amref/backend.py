@@ -21,6 +21,29 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
+__all__ = [
+    "BACKENDS",
+    "Array",
+    "backend_name",
+    "BackendUnavailable",
+    "cupy_available",
+    "device",
+    "dtype_name",
+    "eps",
+    "float_dtype",
+    "from_host",
+    "get_namespace",
+    "inner",
+    "is_cupy",
+    "is_numpy",
+    "namespace",
+    "scalar",
+    "spmm",
+    "sum_of_squares",
+    "synchronize",
+    "to_host",
+]
+
 Array = Any
 """Type alias for an array of any supported namespace (NumPy, CuPy, array-api-strict)."""
 

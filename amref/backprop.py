@@ -44,8 +44,24 @@ from typing import NamedTuple, Sequence
 from . import losses
 from .activations import activation as _activation
 from .backend import Array, namespace
-from .flops import MatrixProduct, flops
 from .problem import MLP, Params
+
+__all__ = [
+    "REDUCTIONS",
+    "check_supported",
+    "fisher_factors",
+    "forward_backward",
+    "hessian_vector_product",
+    "loss_and_grad",
+    "outer_sum",
+    "output_loss",
+    "output_loss_hvp",
+    "per_sample_coordinate_sq",
+    "per_sample_deltas",
+    "per_sample_dots",
+    "per_sample_sq_norms",
+    "Tape",
+]
 
 REDUCTIONS = ("sum", "mean")
 
@@ -314,31 +330,3 @@ def _device(x: Array):
     from .backend import device
 
     return device(x)
-
-
-# ----------------------------------------------------------------------------- cost accounting
-def matrix_products(widths: Sequence[int], n_samples: int) -> list[MatrixProduct]:
-    """The matrix products of one :func:`forward_backward` on N columns: ``(expression, (m, k, n), count)``.
-
-    Forward ``W_l a_{l−1}`` (n_l×n_{l−1} by n_{l−1}×N) for every layer; backward ``δ_l a_{l−1}ᵀ``
-    (n_l×N by N×n_{l−1}; as ``(a_{l−1} δ_lᵀ)ᵀ`` when n_l < n_{l−1}, see :func:`outer_sum`) for every
-    layer and ``W_lᵀ δ_l`` (n_{l−1}×n_l by n_l×N) for l ≥ 2 (nothing is propagated into the data).
-    Nothing else is O(n²N).
-    """
-    widths, N = list(widths), int(n_samples)
-    out = []
-    for l in range(1, len(widths)):
-        n_out, n_in = widths[l], widths[l - 1]
-        out.append(MatrixProduct(f"z{l}: W a", (n_out, n_in, N), 1, "NN"))
-        if n_out >= n_in:
-            out.append(MatrixProduct(f"dW{l}: d a.T", (n_out, N, n_in), 1, "NT"))
-        else:
-            out.append(MatrixProduct(f"dW{l}: (a d.T).T", (n_in, N, n_out), 1, "NT"))
-        if l > 1:
-            out.append(MatrixProduct(f"e{l - 1}: W.T d", (n_in, n_out, N), 1, "TN"))
-    return out
-
-
-def matrix_product_flops(widths: Sequence[int], n_samples: int) -> int:
-    """Floating-point operations (2mkn per product) of the matrix products of one forward-backward pass."""
-    return flops(matrix_products(widths, n_samples))

@@ -27,6 +27,20 @@ import numpy as np
 
 from .backend import from_host, to_host
 
+__all__ = [
+    "FORMAT_VERSION",
+    "RunCheckpoint",
+    "restore_run",
+    "atomic_open",
+    "atomic_savez",
+    "atomic_write_text",
+    "CheckpointError",
+    "load",
+    "pack",
+    "save",
+    "unpack",
+]
+
 FORMAT_VERSION = 1
 _META_KEY = "__amref_meta__"
 

@@ -21,6 +21,20 @@ import time
 import typing
 from typing import Any, Sequence
 
+__all__ = [
+    "EXIT_DIVERGED",
+    "EXIT_FAILURE",
+    "EXIT_INTERRUPTED",
+    "EXIT_USAGE",
+    "build_options",
+    "build_parser",
+    "CLIError",
+    "cmd_list",
+    "cmd_plot",
+    "cmd_train",
+    "main",
+]
+
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
 EXIT_DIVERGED = 3
@@ -165,9 +179,9 @@ def build_options(solver: Any, args: argparse.Namespace) -> Any:
             kwargs = {"rho": args.rho} if args.rho is not None and "rho" in _field_names(cls) else {}
             options = cls.released_code(**kwargs)
         else:
-            from amref import optim
+            from amref import optim, registry
 
-            if solver.name not in optim.baseline_names():
+            if solver.name not in registry.baseline_names():
                 raise CLIError(f"--preset {args.preset!r}: solver {solver.name!r} has the presets 'paper' and 'code'")
             if args.preset not in optim.preset_names():
                 raise CLIError(f"unknown preset {args.preset!r}; choose from paper, {', '.join(optim.preset_names())}")
@@ -351,8 +365,8 @@ def cmd_list(args: argparse.Namespace) -> int:
             raise CLIError(f"unknown solver {args.options!r}; choose from {', '.join(amref.solver_names())}")
         amref.show_options(args.options, echo=True)
         return 0
-    print("AM solvers: " + ", ".join(amref.solvers.am_solver_names()))
-    print("gradient baselines: " + ", ".join(optim.baseline_names()))
+    print("AM solvers: " + ", ".join(amref.am_solver_names()))
+    print("gradient baselines: " + ", ".join(amref.baseline_names()))
     print("baseline presets (--preset): " + ", ".join(optim.preset_names()))
     print("datasets: " + ", ".join(loaders.dataset_names()))
     return 0

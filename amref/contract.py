@@ -57,7 +57,8 @@ class SolverSpec:
         Capability of layer-parallel solvers: the module (or namespace) holding the per-layer
         functions a layer-parallel runner calls (``update_layer_primal``, ``update_layer_dual``,
         ``update_u``, ``layer_diagnostics``, ``sum_layer_diagnostics``, ``diagnostics_row``,
-        ``init_state``, the state classes). None: the solver is not layer-parallel.
+        ``init_state``, and ``state_class``, the serial state the checkpoints hold). None: the solver
+        is not layer-parallel.
     constrained : bool
         Whether the method has constraints whose violation ``residual`` measures (the AM solvers);
         False for the gradient baselines, whose convergence test is the relative objective change.

@@ -36,6 +36,33 @@ from typing import Callable
 
 from .backend import Array, namespace
 
+__all__ = [
+    "CROSS_ENTROPY",
+    "CROSS_ENTROPY_LIPSCHITZ",
+    "HINGE",
+    "SQUARED",
+    "cross_entropy_hvp",
+    "cross_entropy_value_and_grad",
+    "hinge_loss_hvp",
+    "hinge_loss_prox",
+    "squared_loss_hvp",
+    "squared_loss_prox",
+    "LOSSES",
+    "accuracy",
+    "cross_entropy",
+    "cross_entropy_and_grad",
+    "cross_entropy_columns",
+    "cross_entropy_grad",
+    "get",
+    "hinge_loss",
+    "hinge_loss_grad",
+    "log_softmax",
+    "Loss",
+    "softmax",
+    "squared_loss",
+    "squared_loss_grad",
+]
+
 #: Lipschitz constant of ∇R for the summed softmax cross-entropy (per column, hence overall): H = 1/2.
 CROSS_ENTROPY_LIPSCHITZ = 0.5
 

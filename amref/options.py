@@ -38,6 +38,11 @@ import typing
 from typing import Any, Callable, Literal, NamedTuple
 
 __all__ = [
+    "Bounds",
+    "FieldSpec",
+    "check_value",
+    "field_specs",
+    "parse_attributes",
     "Options",
     "OptionRow",
     "attribute_docs",
@@ -356,7 +361,7 @@ def show_options(name: str, *, echo: bool = False) -> str:
     ValueError
         For an unknown name.
     """
-    from .solvers import get_solver
+    from .registry import get_solver
 
     cls = get_solver(name).options_class
     text = f"{name}: {cls.__module__}.{cls.__qualname__}\n{options_table(cls())}"

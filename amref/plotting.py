@@ -10,6 +10,8 @@ import math
 import os
 from typing import Any, Sequence
 
+__all__ = ["PANELS", "load_run", "plot_runs"]
+
 PANELS = (
     ("objective", "objective", True),
     ("residual", "primal residual ‖r‖²", True),

@@ -36,6 +36,24 @@ import numpy as np
 
 from .backend import Array, device, dtype_name, from_host, namespace
 
+__all__ = [
+    "ARXIV_LEVELS",
+    "CODE_LEVELS",
+    "FLICKR_LEVELS",
+    "NAMED_GRIDS",
+    "PAPER_LEVELS",
+    "as_grid",
+    "boundary_bytes",
+    "bytes_table",
+    "CodeDtype",
+    "decode",
+    "element_bytes",
+    "encode",
+    "Grid",
+    "on_grid",
+    "project",
+]
+
 CodeDtype = Literal["uint8", "uint16", "uint32"]
 
 

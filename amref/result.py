@@ -32,6 +32,8 @@ import json
 import math
 from typing import Any
 
+__all__ = ["STANDARD_COLUMNS", "History", "Result", "Status"]
+
 STANDARD_COLUMNS = (
     "iteration",
     "objective",

@@ -5,7 +5,7 @@
   all N samples by :mod:`amref.backprop`, then the Adam update); median of ``--iters`` epochs after a
   warm-up.
 * **floor**: the time of exactly the matrix products one epoch performs
-  (:func:`amref.backprop.matrix_products`: same shapes, layouts, dtype and backend).
+  (:func:`floor.backprop_products`: same shapes, layouts, dtype and backend).
   The matrix-product rate (GFLOP/s) is the epoch's product FLOPs divided by the floor.
 * **peers** (when installed): scikit-learn's ``MLPClassifier(solver="adam", batch_size=N, alpha=0)``
   (one ``partial_fit`` = one epoch) and the same network in PyTorch on the CPU
@@ -34,18 +34,19 @@ import time
 
 import numpy as np
 
-from floor import add_problem_arguments, load_data, product_timer, round_robin
+from floor import add_problem_arguments, backprop_products, load_data, product_timer, round_robin
+from floor import flops as count_flops
 from floor import paired as paired_ratio
 
-from amref import backprop
+from amref import backprop, get_solver
 from amref.backend import get_namespace, synchronize, to_host
-from amref.optim import get_baseline, options_class
+from amref.optim import options_class
 from amref.problem import MLP
 
 
 def ours(problem, data, dtype, xp):
     """A callable running one amref Adam epoch (the driver's timed ``step``) and returning its seconds."""
-    spec = get_baseline("adam")
+    spec = get_solver("adam")
     options = options_class("adam")()
     box = [spec.init_state(problem, data, problem.init_params(0, xp=xp, dtype=dtype), options)]
 
@@ -122,7 +123,7 @@ def main(argv=None):
     with threadpool_limits(limits=args.threads):
         data = load_data(args, xp)
         contenders = {"amref": ours(MLP(widths), data, args.dtype, xp),
-                      "floor": product_timer(backprop.matrix_products(widths, data.n_train), args.dtype, xp)}
+                      "floor": product_timer(backprop_products(widths, data.n_train), args.dtype, xp)}
         if not args.no_peers:
             x_host = np.ascontiguousarray(to_host(data.x_train).T)  # samples × features
             labels = np.argmax(to_host(data.y_train), axis=0)
@@ -131,7 +132,7 @@ def main(argv=None):
         missing = [name for name, f in contenders.items() if f is None]
         runs = round_robin({name: f for name, f in contenders.items() if f is not None}, args.iters)
 
-    flops = backprop.matrix_product_flops(widths, data.n_train)
+    flops = count_flops(backprop_products(widths, data.n_train))
     med = {name: statistics.median(t) for name, t in runs.items()}
     floor, mine = med["floor"], med["amref"]
     # paired: the median over rounds of amref's time over the other's in the same round

@@ -2,7 +2,7 @@
 """Time per dlADMM iteration beside this machine's matrix-product floor, measured in the same run.
 
 The floor is the time of exactly the matrix products one iteration performs
-(:func:`amref.solvers.dladmm.matrix_products`: same shapes, layouts, dtype and backend). Iterations and
+(:func:`floor.dladmm_products`: same shapes, layouts, dtype and backend). Iterations and
 floor passes are timed round robin (:mod:`floor`), so both see the same load on a shared machine; the
 ratio iteration/floor is what the target speaks about.
 
@@ -22,10 +22,9 @@ import os
 import statistics
 import time
 
-from floor import add_problem_arguments, load_data, paired, product_timer, round_robin
+from floor import add_problem_arguments, dladmm_products, flops, load_data, paired, product_timer, round_robin
 
 from amref.backend import get_namespace, synchronize
-from amref.flops import flops
 from amref.problem import MLP
 from amref.solvers import dladmm
 from amref.solvers.dladmm import DlADMMOptions
@@ -51,7 +50,7 @@ def main(argv=None):
         synchronize(xp)
         return time.perf_counter() - t0
 
-    products = dladmm.matrix_products(widths, data.n_train)
+    products = dladmm_products(widths, data.n_train)
     runs = round_robin({"dladmm": iteration, "floor": product_timer(products, args.dtype, xp)}, args.iters)
     it, floor = statistics.median(runs["dladmm"]), statistics.median(runs["floor"])
     gflop = flops(products) / 1e9

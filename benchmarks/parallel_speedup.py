@@ -53,11 +53,9 @@ from threadpoolctl import threadpool_limits
 
 import amref
 from amref.backend import get_namespace
-from amref.data import Dataset
-from amref.flops import MatrixProduct
-from amref.problem import one_hot
+from amref.data import Dataset, one_hot
 from amref.solvers.pdadmm import PdADMMOptions
-from floor import product_timer
+from floor import pdadmm_products, product_timer
 
 
 def synthetic(d_in: int, n: int, classes: int, dtype: str, seed: int = 0) -> Dataset:
@@ -65,20 +63,6 @@ def synthetic(d_in: int, n: int, classes: int, dtype: str, seed: int = 0) -> Dat
     x = rng.random((d_in, n + 500)).astype(dtype)
     y = one_hot(rng.integers(0, classes, n + 500), classes).astype(dtype)
     return Dataset("synthetic", x[:, :n], y[:, :n], x[:, n:], y[:, n:])
-
-
-def pdadmm_products(widths, n: int) -> list[MatrixProduct]:
-    """The O(n²N) products of one pdADMM iteration: p-step W_lᵀ(z − m), W_l g (layers ≥ 2) and W-step
-    (z − m) p_lᵀ, G p_l (every layer)."""
-    out = []
-    for l in range(1, len(widths)):
-        n_in, n_out = widths[l - 1], widths[l]
-        if l > 1:
-            out.append(MatrixProduct(f"p{l}: W.T (z-m)", (n_in, n_out, n), 1, "TN"))
-            out.append(MatrixProduct(f"p{l}: W g", (n_out, n_in, n), 1, "NN"))
-        out.append(MatrixProduct(f"W{l}: (z-m) p.T", (n_out, n, n_in), 1, "NT"))
-        out.append(MatrixProduct(f"W{l}: G p", (n_out, n_in, n), 1, "NN"))
-    return out
 
 
 def floor_seconds(widths, n: int, dtype: str, repeats: int = 3) -> float:

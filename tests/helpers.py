@@ -7,7 +7,7 @@ from array_api_extra.testing import assert_close  # checks namespace, dtype and 
 
 from amref.backend import from_host, to_host
 from amref.data import Dataset
-from amref.problem import one_hot
+from amref.data import one_hot
 
 __all__ = ["assert_close", "synthetic_dataset", "host"]
 

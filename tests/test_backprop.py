@@ -7,7 +7,8 @@ import pytest
 
 from amref import backprop
 from amref.backend import from_host
-from amref.problem import MLP, one_hot
+from amref.data import one_hot
+from amref.problem import MLP
 from helpers import host
 
 WIDTHS = (4, 5, 3, 3)

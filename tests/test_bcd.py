@@ -9,9 +9,10 @@ from scipy.optimize import minimize, minimize_scalar
 from amref import losses
 from amref.backend import from_host
 from amref.driver import minimize as run
-from amref.problem import MLP, one_hot
+from amref.data import one_hot
+from amref.problem import MLP
 from amref.solvers import bcd as B
-from amref.solvers import get_solver
+from amref import get_solver
 
 from helpers import assert_close, host, synthetic_dataset
 

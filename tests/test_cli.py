@@ -84,6 +84,13 @@ def test_missing_data_files_offline(tmp_path, capsys):
     assert "mnist" in _err_line(capsys).lower()
 
 
+def test_digits_without_scikit_learn_names_the_extra(monkeypatch, capsys):
+    for module in ("sklearn", "sklearn.datasets", "sklearn.model_selection"):
+        monkeypatch.setitem(sys.modules, module, None)  # import raises ImportError
+    assert main(["train", "--iters", "1", "--quiet"]) != 0  # the default dataset is digits
+    assert 'pip install "amref[sklearn]"' in _err_line(capsys)
+
+
 def test_plot(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     runs = []

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import sys
 
 import numpy as np
 import pytest
 from fake_data import fake_mnist, register, write_idx_gz
 from scipy import ndimage
 
+import amref
 from amref.data import image_files
 from amref.data.files import DataError
 from amref.data.image_files import IDX_IMAGES, IDX_LABELS, load_digits, load_mnist_like, read_idx
@@ -139,3 +141,11 @@ def test_digits_stratified_fixed_split():
     again = load_digits(train_size=10, test_size=5, dtype="float32")
     np.testing.assert_array_equal(again.x_train, ds.x_train[:, :10].astype(np.float32))
     np.testing.assert_array_equal(again.y_test, ds.y_test[:, :5].astype(np.float32))
+
+
+def test_digits_without_scikit_learn_is_one_line_naming_the_extra(monkeypatch):
+    for module in ("sklearn", "sklearn.datasets", "sklearn.model_selection"):
+        monkeypatch.setitem(sys.modules, module, None)  # import raises ImportError
+    with pytest.raises(ImportError, match=r'pip install "amref\[sklearn\]"') as info:
+        amref.load_dataset("digits")
+    assert "\n" not in str(info.value)

@@ -7,7 +7,7 @@ import pytest
 
 import amref
 from amref.backend import get_namespace
-from amref.solvers import get_solver
+from amref import get_solver
 from amref.solvers.greedy import Stage, default_stages, grow_params, paper_stages, stage_problem, train_greedy
 from amref.solvers.pdadmm import PdADMMOptions
 from helpers import assert_close, synthetic_dataset

@@ -15,7 +15,8 @@ import amref
 from amref import losses, optim
 from amref.backend import from_host
 from amref.cli import main
-from amref.problem import MLP, one_hot
+from amref.data import one_hot
+from amref.problem import MLP
 from amref.solvers import dladmm
 from amref.solvers.subproblems import ZLOptions, loss_prox
 from helpers import assert_close, synthetic_dataset
@@ -155,7 +156,7 @@ BASELINE_LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.05, 
 
 
 @pytest.mark.parametrize("loss", NAMES)
-@pytest.mark.parametrize("name", optim.baseline_names())
+@pytest.mark.parametrize("name", amref.baseline_names())
 def test_every_baseline_trains_with_every_loss(name, loss):
     """Two epochs of three mini-batches; the smooth losses' summed objective decreases; the history's
     ``objective`` is N × the driver's mean training loss for every loss (no coupled decay here)."""

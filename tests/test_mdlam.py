@@ -12,7 +12,7 @@ import scipy.optimize as so
 import amref
 from amref.backend import get_namespace
 from amref.losses import cross_entropy
-from amref.solvers import get_solver
+from amref import get_solver
 from amref.solvers import mdlam as md
 from amref.solvers.mdlam import MDLAMOptions
 from amref.solvers.subproblems import ZLInfo, ZLOptions, doubling_search

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+import amref
 from amref import optim
 from amref.backend import from_host
 from amref.optim import base, transforms
@@ -111,7 +112,7 @@ def test_clip_by_global_norm(xp):
 
 
 def test_every_baseline_has_the_command_line_fields_and_validates():
-    for name in optim.baseline_names():
+    for name in amref.baseline_names():
         cls = optim.options_class(name)
         fields = {f.name for f in dataclasses.fields(cls)}
         assert {"lr", "weight_decay", "batch_size"} <= fields, name

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import amref
 from amref import optim
 from amref.optim import apply_updates
 
@@ -103,7 +104,7 @@ ROSENBROCK = {  # name: (fields, steps); from (0, 0) to (1, 1) within 3e-2 (opta
 
 
 def test_every_baseline_has_a_setting():
-    assert set(QUADRATIC) == set(ROSENBROCK) == set(optim.baseline_names())
+    assert set(QUADRATIC) == set(ROSENBROCK) == set(amref.baseline_names())
 
 
 @pytest.mark.parametrize("name", list(QUADRATIC))

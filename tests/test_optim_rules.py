@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pytest
 
+import amref
 from amref import optim
 from amref.backend import from_host
 from amref.optim import apply_updates
@@ -438,7 +439,7 @@ def test_three_step_trace_matches_the_written_rule(xp, name, fields, reference, 
 def test_update_is_pure():
     import array_api_compat.numpy as xp
 
-    for name in optim.baseline_names():
+    for name in amref.baseline_names():
         theta = [from_host(W0.copy(), xp), from_host(B0.copy(), xp)]
         grads = [from_host(g.copy(), xp) for g in GRADS[0]]
         opt = optim.optimizer(name, is_bias=[False, True])
@@ -464,7 +465,7 @@ def test_zero_gradient_leaves_stateless_at_start_methods_in_place():
 
     theta = [from_host(THETA, xp)]
     zero = [from_host(np.zeros_like(G), xp)]
-    for name in optim.baseline_names():
+    for name in amref.baseline_names():
         if name in ("adagrad-norm", "adadagrad", "adafisher"):
             continue  # fine: a zero gradient divided by b_0 or F̃ is zero too; checked below
         fields = {"weight_decay": 0.0}

@@ -8,7 +8,8 @@ from scipy.optimize import minimize_scalar
 
 from amref import losses
 from amref.backend import from_host
-from amref.problem import MLP, one_hot
+from amref.data import one_hot
+from amref.problem import MLP
 from amref.solvers.subproblems import ZLOptions, loss_prox
 
 from helpers import assert_close, host, synthetic_dataset

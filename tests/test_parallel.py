@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 import signal
+import types
 
 import numpy as np
 import pytest
@@ -212,6 +213,38 @@ def test_a_failing_layer_raises_its_own_error(client):
     broken = dataclasses.replace(state, x=None)
     with pytest.raises(ValueError, match="needs the input data x"):
         spec.step(broken, d, PdADMMOptions(zl=NEWTON))
+
+
+def test_runners_use_the_layer_functions_the_spec_declares(client):
+    """Layer parallelism is a capability of the spec (``layer_functions``), not pdADMM's identity: a spec
+    carrying other per-layer functions is accepted, and the dask runner calls those, not pdADMM's."""
+    from amref.solvers import pdadmm
+
+    assert amref.parallel.supports_layer_parallel(amref.get_solver("pdadmm-g-q"))
+    assert not amref.parallel.supports_layer_parallel(amref.get_solver("adam"))
+
+    def with_layers(**functions):
+        layers = types.SimpleNamespace(**{**vars(pdadmm.LAYER_FUNCTIONS), **functions})
+        return dataclasses.replace(amref.get_solver("pdadmm"), name="other", layer_functions=layers)
+
+    def summed(parts):  # runs here, on the client
+        total = pdadmm.sum_layer_diagnostics(parts)
+        return {**total, "objective": total["objective"] + 1.0}
+
+    def primal(*args, **kwargs):  # runs on the workers
+        raise RuntimeError("the spec's own primal step")
+
+    check_runner("dask", with_layers())
+    with pytest.raises(ValueError, match="not 'pdadmm'"):
+        check_runner("dask", dataclasses.replace(amref.get_solver("pdadmm"), layer_functions=None))
+    d, problem, opts = data(), amref.MLP(WIDTHS), PdADMMOptions(rho=0.5, nu=0.1, zl=NEWTON)
+    serial = amref.minimize(amref.get_solver("pdadmm"), problem, d, opts, max_iter=1)
+    res = amref.minimize(DaskRunner(client).solver(with_layers(sum_layer_diagnostics=summed)), problem, d, opts,
+                         max_iter=1)
+    assert res.history["objective"][-1] == serial.history["objective"][-1] + 1.0
+    with pytest.raises(RuntimeError, match="the spec's own primal step"):
+        amref.minimize(DaskRunner(client).solver(with_layers(update_layer_primal=primal)), problem, d, opts,
+                       max_iter=1)
 
 
 # ----------------------------------------------------------------------------- faults

@@ -14,7 +14,7 @@ from amref.backend import get_namespace
 from amref.data.graphs import Graph, graph_dataset
 from amref.losses import cross_entropy
 from amref.quantize import CODE_LEVELS, PAPER_LEVELS, boundary_bytes, on_grid, project
-from amref.solvers import get_solver
+from amref import get_solver
 from amref.solvers import pdadmm as pd
 from amref.solvers.pdadmm import PdADMMOptions
 from amref.solvers.pdadmm_g import PdADMMGOptions, PdADMMGQOptions

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from amref.backend import get_namespace, to_host
-from amref.problem import MLP, join_params, load_params, one_hot, save_params, split_params
+from amref.data import one_hot
+from amref.problem import MLP, join_params, load_params, save_params, split_params
 from helpers import synthetic_dataset
 
 

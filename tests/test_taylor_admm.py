@@ -11,8 +11,9 @@ from scipy.optimize import minimize, minimize_scalar
 from amref import losses
 from amref.backend import from_host
 from amref.driver import minimize as run
-from amref.problem import MLP, one_hot
-from amref.solvers import get_solver
+from amref.data import one_hot
+from amref.problem import MLP
+from amref import get_solver
 from amref.solvers import taylor_admm as T
 from amref.solvers.subproblems import ZLOptions
 

@@ -1,4 +1,5 @@
-"""The in-memory dataset every solver takes: features × samples matrices and one-hot labels."""
+"""The in-memory dataset every solver takes: features × samples matrices and one-hot labels, and the
+checks and conversions of that layout (:func:`check_xy`, :func:`one_hot`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,40 @@ from typing import Any
 import numpy as np
 
 from ..backend import Array, from_host, get_namespace, namespace
-from ..problem import check_xy
+
+__all__ = ["check_xy", "Dataset", "one_hot"]
+
+
+def check_xy(x: Array, y: Array, what: str = "data") -> None:
+    """Validate a features × samples matrix and its one-hot labels (shapes, finiteness, one-hot-ness)."""
+    xp = namespace(x, y)
+    if x.ndim != 2 or y.ndim != 2:
+        raise ValueError(f"{what}: x and y must be 2-D (features × samples, classes × samples)")
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"{what}: x has {x.shape[1]} samples but y has {y.shape[1]}")
+    if x.shape[1] == 0:
+        raise ValueError(f"{what}: no samples")
+    if not bool(xp.all(xp.isfinite(x))):
+        raise ValueError(f"{what}: x contains NaN or inf")
+    ok = xp.all((y == 0) | (y == 1)) & xp.all(xp.sum(y, axis=0) == 1)
+    if not bool(ok):
+        raise ValueError(f"{what}: y must be one-hot (each column a single 1, zeros elsewhere)")
+
+
+def one_hot(labels: np.ndarray, n_classes: int, dtype: str = "float64") -> np.ndarray:
+    """Host one-hot matrix ``C × N`` from integer labels, rejecting labels outside ``[0, C)``."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(f"labels must be 1-D, got shape {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        if not np.all(np.isfinite(labels)) or not np.all(labels == np.round(labels)):
+            raise ValueError("labels must be integers")
+        labels = labels.astype(np.int64)
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"labels must lie in [0, {n_classes}), got range [{labels.min()}, {labels.max()}]")
+    out = np.zeros((n_classes, labels.size), dtype=dtype)
+    out[labels, np.arange(labels.size)] = 1
+    return out
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,6 +23,8 @@ import pathlib
 from collections.abc import Mapping
 from importlib import resources
 
+__all__ = ["ENV_VAR", "REGISTRY", "data_home", "DataError", "fetch", "FileEntry", "read_registry", "sha256sum"]
+
 ENV_VAR = "AMREF_DATA_DIR"
 """Environment variable naming the data directory."""
 

@@ -43,6 +43,21 @@ import scipy.sparse as sp
 from .files import DataError, fetch
 from .graphs import Graph
 
+__all__ = [
+    "DEFAULT_SPLIT_SEED",
+    "GNN_BENCHMARK",
+    "GRAPH_NAMES",
+    "NPZ_KEYS",
+    "PLANETOID",
+    "PLANETOID_PARTS",
+    "clean_adjacency",
+    "load_graph",
+    "random_split",
+    "read_gnn_benchmark",
+    "read_planetoid",
+    "torch_randperm",
+]
+
 PLANETOID = ("cora", "citeseer", "pubmed")
 PLANETOID_PARTS = ("x", "y", "tx", "ty", "allx", "ally", "graph", "test.index")
 

@@ -27,8 +27,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..backend import Array, from_host, get_namespace, spmm
-from ..problem import one_hot
+from .dataset import one_hot
 from .dataset import Dataset
+
+__all__ = ["augment_features", "Graph", "graph_dataset", "normalized_adjacency"]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,9 +22,19 @@ import zlib
 
 import numpy as np
 
-from ..problem import one_hot
+from .dataset import one_hot
 from .dataset import Dataset
 from .files import DataError, fetch
+
+__all__ = [
+    "DIGITS_SPLIT_SEED",
+    "IDX_IMAGES",
+    "IDX_LABELS",
+    "MNIST_LIKE",
+    "load_digits",
+    "load_mnist_like",
+    "read_idx",
+]
 
 IDX_IMAGES = 2051
 IDX_LABELS = 2049
@@ -98,7 +108,7 @@ def _read_labels(path: pathlib.Path, n_images: int) -> np.ndarray:
     return labels.astype(np.int64)
 
 
-def check_size(name: str, what: str, size: int | None, available: int) -> int:
+def _check_size(name: str, what: str, size: int | None, available: int) -> int:
     """``size`` (or all ``available`` when None) after checking it is an integer in ``[1, available]``."""
     if size is None:
         return available
@@ -162,7 +172,7 @@ def load_mnist_like(
         labels = _read_labels(files[split, "labels"], images.shape[0])
         if split == "train":
             images, labels = images[:n_keep], labels[:n_keep]
-        size = check_size(name, split, train_size if split == "train" else test_size, images.shape[0])
+        size = _check_size(name, split, train_size if split == "train" else test_size, images.shape[0])
         arrays[split] = (_columns(images[:size], downsample, dtype), one_hot(labels[:size], 10, dtype))
     info = {
         "files": [str(p) for p in files.values()],
@@ -182,15 +192,23 @@ def load_digits(*, train_size: int | None = None, test_size: int | None = None, 
     Pixels (0..16) are divided by 16. The split is fixed: a stratified 80/20 split,
     ``sklearn.model_selection.train_test_split(test_size=0.2, stratify=labels, random_state=0)``,
     giving 1,437 training and 360 test images; ``train_size`` / ``test_size`` keep the first ``k`` of each.
+
+    Raises
+    ------
+    ImportError
+        Without scikit-learn (the ``sklearn`` extra).
     """
-    from sklearn.datasets import load_digits as sklearn_digits
-    from sklearn.model_selection import train_test_split
+    try:
+        from sklearn.datasets import load_digits as sklearn_digits
+        from sklearn.model_selection import train_test_split
+    except ImportError:
+        raise ImportError('the digits dataset ships with scikit-learn: pip install "amref[sklearn]"') from None
 
     bunch = sklearn_digits()
     x_tr, x_te, y_tr, y_te = train_test_split(bunch.data, bunch.target, test_size=0.2, stratify=bunch.target,
                                               random_state=DIGITS_SPLIT_SEED)
-    n_tr = check_size("digits", "train", train_size, len(y_tr))
-    n_te = check_size("digits", "test", test_size, len(y_te))
+    n_tr = _check_size("digits", "train", train_size, len(y_tr))
+    n_te = _check_size("digits", "test", test_size, len(y_te))
 
     def columns(x: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray((x / 16.0).T, dtype=dtype)

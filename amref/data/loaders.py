@@ -59,6 +59,8 @@ from .graph_files import DEFAULT_SPLIT_SEED, GRAPH_NAMES, load_graph
 from .graphs import graph_dataset
 from .image_files import MNIST_LIKE, load_digits, load_mnist_like
 
+__all__ = ["IMAGE_NAMES", "dataset_names", "load_dataset"]
+
 IMAGE_NAMES = (*MNIST_LIKE, "digits")
 
 

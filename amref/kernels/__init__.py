@@ -38,6 +38,8 @@ from typing import Any, Callable, Iterator
 
 from ..backend import is_numpy
 
+__all__ = ["jit_setting", "numba_available", "relu_prox", "use_jit", "use_numba", "with_jit"]
+
 
 def numba_available() -> bool:
     """True when Numba can be imported."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+__all__ = ["relu_prox"]
+
 @numba.njit(parallel=True, cache=False)
 def _relu_prox(m, a, zp, alpha, beta, delta, has_prev, compare_full, out):
     rows, cols = m.shape

@@ -43,58 +43,36 @@ Two ways in::
 
 from __future__ import annotations
 
-import importlib
 from typing import Any, Sequence
 
-from ..contract import SolverSpec
+from . import (adabelief, adadagrad, adadelta, adafisher, adagrad, adagrad_norm, adahessian, adam, adan, base,
+               diffgrad, exadam, lamb, lars, lion, options, rmsprop, sgd, sgd_sai, soaa, train, transforms)
 from .base import GradientTransformation, apply_updates, chain
 from .train import Baseline
 
-#: module defining each name's :class:`~amref.optim.train.Baseline` (imported on first use).
-_MODULES: dict[str, str] = {
-    "sgd": "sgd",
-    "momentum": "sgd",
-    "nesterov": "sgd",
-    "adagrad": "adagrad",
-    "adadelta": "adadelta",
-    "rmsprop": "rmsprop",
-    "adam": "adam",
-    "adamw": "adam",
-    "adagrad-norm": "adagrad_norm",
-    "adadagrad": "adadagrad",
-    "sgd-sai": "sgd_sai",
-    "adan": "adan",
-    "adabelief": "adabelief",
-    "diffgrad": "diffgrad",
-    "adahessian": "adahessian",
-    "exadam": "exadam",
-    "lars": "lars",
-    "lamb": "lamb",
-    "lion": "lion",
-    "soaa": "soaa",
-    "adafisher": "adafisher",
-}
-_SOLVERS: dict[str, SolverSpec] = {}
-
-
-def baseline_names() -> list[str]:
-    """Names of the gradient baselines (the ``--solver`` values)."""
-    return list(_MODULES)
+#: Every gradient baseline's record, in the order of the table above: each module declares its own in a
+#: ``BASELINES`` tuple, and :mod:`amref.registry` makes one :class:`~amref.contract.SolverSpec` of each.
+BASELINES: tuple[Baseline, ...] = (
+    *sgd.BASELINES, *adagrad.BASELINES, *adadelta.BASELINES, *rmsprop.BASELINES, *adam.BASELINES,
+    *adagrad_norm.BASELINES, *adadagrad.BASELINES, *sgd_sai.BASELINES, *adan.BASELINES, *adabelief.BASELINES,
+    *diffgrad.BASELINES, *adahessian.BASELINES, *exadam.BASELINES, *lars.BASELINES, *lamb.BASELINES,
+    *lion.BASELINES, *soaa.BASELINES, *adafisher.BASELINES,
+    # a new baseline: import its module above and add *module.BASELINES here
+)
 
 
 def get_baseline_info(name: str) -> Baseline:
-    """The :class:`~amref.optim.train.Baseline` record (options class, builder, extras) called ``name``."""
-    if name not in _MODULES:
-        raise ValueError(f"unknown baseline {name!r}; choose from {', '.join(_MODULES)}")
-    module = importlib.import_module(f"{__name__}.{_MODULES[name]}")
-    return next(b for b in module.BASELINES if b.name == name)
+    """The :class:`~amref.optim.train.Baseline` record (options class, builder, extras) called ``name``.
 
-
-def get_baseline(name: str) -> SolverSpec:
-    """The :class:`~amref.contract.SolverSpec` that trains an MLP with the baseline ``name``."""
-    if name not in _SOLVERS:
-        _SOLVERS[name] = get_baseline_info(name).solver()
-    return _SOLVERS[name]
+    Raises
+    ------
+    ValueError
+        For a name that is not a gradient baseline.
+    """
+    for baseline in BASELINES:
+        if baseline.name == name:
+            return baseline
+    raise ValueError(f"unknown baseline {name!r}; choose from {', '.join(b.name for b in BASELINES)}")
 
 
 def options_class(name: str) -> type:
@@ -126,19 +104,23 @@ def optimizer(name: str, options: Any = None, *, is_bias: Sequence[bool] | None 
     return info.build(options, None if is_bias is None else list(is_bias))
 
 
-from .presets import get_preset, preset, preset_names  # noqa: E402  (uses options_class above)
+from . import presets  # noqa: E402  (uses options_class above)
+from .presets import get_preset, preset, preset_names  # noqa: E402
 
 __all__ = [
+    "BASELINES",
     "Baseline",
     "GradientTransformation",
     "apply_updates",
-    "baseline_names",
     "chain",
-    "get_baseline",
     "get_baseline_info",
     "get_preset",
     "optimizer",
     "options_class",
     "preset",
     "preset_names",
+    # modules
+    "adabelief", "adadagrad", "adadelta", "adafisher", "adagrad", "adagrad_norm", "adahessian", "adam", "adan",
+    "base", "diffgrad", "exadam", "lamb", "lars", "lion", "options", "presets", "rmsprop", "sgd", "sgd_sai", "soaa",
+    "train", "transforms",
 ]

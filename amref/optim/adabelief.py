@@ -41,6 +41,8 @@ from .options import BaselineOptions, DecayStyle
 from .train import Baseline
 from .transforms import compose
 
+__all__ = ["BASELINES", "adabelief", "AdaBeliefOptions", "AdaBeliefState", "rectification", "scale_by_adabelief"]
+
 
 @dataclasses.dataclass(frozen=True)
 class AdaBeliefOptions(BaselineOptions):

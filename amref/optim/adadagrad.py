@@ -54,6 +54,8 @@ from .options import BaselineOptions
 from .train import Baseline
 from .transforms import compose
 
+__all__ = ["BASELINES", "adadagrad", "AdAdaGradOptions", "next_batch_size", "suggested_batch_size"]
+
 
 @dataclasses.dataclass(frozen=True)
 class AdAdaGradOptions(BaselineOptions):

@@ -34,6 +34,8 @@ from .options import BaselineOptions
 from .train import Baseline
 from .transforms import compose
 
+__all__ = ["BASELINES", "adadelta", "AdadeltaOptions", "AdadeltaState", "scale_by_adadelta"]
+
 
 @dataclasses.dataclass(frozen=True)
 class AdadeltaOptions(BaselineOptions):

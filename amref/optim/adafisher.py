@@ -53,6 +53,16 @@ from .options import BaselineOptions, DecayStyle
 from .train import Baseline, ExtraContext
 from .transforms import compose
 
+__all__ = [
+    "BASELINES",
+    "adafisher",
+    "AdaFisherOptions",
+    "AdaFisherState",
+    "fisher_statistics",
+    "minmax_normalise",
+    "scale_by_adafisher",
+]
+
 
 @dataclasses.dataclass(frozen=True)
 class AdaFisherOptions(BaselineOptions):

@@ -32,6 +32,8 @@ from .options import BaselineOptions
 from .train import Baseline
 from .transforms import compose
 
+__all__ = ["BASELINES", "adagrad", "AdagradOptions", "AdagradState", "scale_by_adagrad"]
+
 
 @dataclasses.dataclass(frozen=True)
 class AdagradOptions(BaselineOptions):

@@ -41,6 +41,8 @@ from .options import BaselineOptions
 from .train import Baseline
 from .transforms import compose
 
+__all__ = ["BASELINES", "Scope", "adagrad_norm", "AdaGradNormOptions", "AdaGradNormState", "scale_by_adagrad_norm"]
+
 #: One accumulator for the whole network, or one per row of each block.
 Scope = Literal["global", "row"]
 

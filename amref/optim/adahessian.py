@@ -46,6 +46,16 @@ from .options import BaselineOptions, DecayStyle
 from .train import Baseline, ExtraContext
 from .transforms import compose
 
+__all__ = [
+    "BASELINES",
+    "adahessian",
+    "AdaHessianOptions",
+    "AdaHessianState",
+    "hutchinson_sample",
+    "scale_by_adahessian",
+    "spatial_average",
+]
+
 
 @dataclasses.dataclass(frozen=True)
 class AdaHessianOptions(BaselineOptions):

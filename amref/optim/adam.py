@@ -36,6 +36,8 @@ from .options import BaselineOptions, DecayStyle
 from .train import Baseline
 from .transforms import compose
 
+__all__ = ["BASELINES", "adam", "AdamOptions", "AdamState", "AdamWOptions", "scale_by_adam"]
+
 
 @dataclasses.dataclass(frozen=True)
 class AdamOptions(BaselineOptions):

@@ -41,6 +41,8 @@ from .options import BaselineOptions, DecayStyle
 from .train import Baseline
 from .transforms import compose
 
+__all__ = ["BASELINES", "adan", "AdanOptions", "AdanState", "scale_by_adan"]
+
 
 @dataclasses.dataclass(frozen=True)
 class AdanOptions(BaselineOptions):

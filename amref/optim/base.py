@@ -25,6 +25,24 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 from ..backend import Array, namespace
 
+__all__ = [
+    "apply_updates",
+    "as_scalar_array",
+    "block_norm",
+    "chain",
+    "CountState",
+    "EmptyState",
+    "global_norm",
+    "GradientTransformation",
+    "identity",
+    "resolve_mask",
+    "Tree",
+    "tree_full_like",
+    "tree_map",
+    "tree_vdot",
+    "tree_zeros_like",
+]
+
 Tree = list
 """A list of arrays (parameters, gradients, updates or one state field)."""
 

@@ -36,6 +36,8 @@ from .adam import AdamOptions
 from .train import Baseline
 from .transforms import compose
 
+__all__ = ["BASELINES", "diffgrad", "DiffGradOptions", "DiffGradState", "scale_by_diffgrad"]
+
 
 @dataclasses.dataclass(frozen=True)
 class DiffGradOptions(AdamOptions):

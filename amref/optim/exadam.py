@@ -30,6 +30,8 @@ from .options import BaselineOptions, DecayStyle
 from .train import Baseline
 from .transforms import compose
 
+__all__ = ["BASELINES", "exadam", "EXAdamOptions", "EXAdamState", "scale_by_exadam"]
+
 
 @dataclasses.dataclass(frozen=True)
 class EXAdamOptions(BaselineOptions):

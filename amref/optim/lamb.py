@@ -40,6 +40,8 @@ from .options import BaselineOptions, TrustDecayStyle
 from .train import Baseline
 from .transforms import compose, masks
 
+__all__ = ["BASELINES", "lamb", "LAMBOptions", "LAMBState", "scale_by_lamb"]
+
 
 @dataclasses.dataclass(frozen=True)
 class LAMBOptions(BaselineOptions):

@@ -40,6 +40,8 @@ from .options import BaselineOptions, TrustDecayStyle
 from .train import Baseline
 from .transforms import compose, masks
 
+__all__ = ["BASELINES", "lars", "LARSOptions", "LARSState", "scale_by_lars", "trust_ratio"]
+
 
 @dataclasses.dataclass(frozen=True)
 class LARSOptions(BaselineOptions):

@@ -25,6 +25,8 @@ from .options import BaselineOptions, DecayStyle
 from .train import Baseline
 from .transforms import compose
 
+__all__ = ["BASELINES", "lion", "LionOptions", "LionState", "scale_by_lion"]
+
 
 @dataclasses.dataclass(frozen=True)
 class LionOptions(BaselineOptions):

@@ -15,6 +15,8 @@ from typing import Literal
 
 from ..options import Options, nonnegative, number, positive
 
+__all__ = ["BaselineOptions", "DecayStyle", "Schedule", "TrustDecayStyle"]
+
 #: Weight-decay styles every optimizer accepts (see :class:`BaselineOptions`).
 DecayStyle = Literal["l2", "decoupled", "fixed", "proximal"]
 #: LARS/LAMB's styles: ``"direction"`` adds λθ to the direction inside the layer-wise trust ratio, so it

@@ -32,6 +32,8 @@ from typing import Any
 
 from . import options_class
 
+__all__ = ["KERAS_DEFAULTS", "PRESETS", "get_preset", "Preset", "preset", "preset_names"]
+
 _PAPER_NAMES = ("sgd", "adadelta", "adagrad", "adam")  # GD, Adadelta, Adagrad, Adam, the tables' order
 
 

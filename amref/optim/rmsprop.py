@@ -36,6 +36,8 @@ from .options import BaselineOptions
 from .train import Baseline
 from .transforms import compose
 
+__all__ = ["BASELINES", "rmsprop", "RMSpropOptions", "RMSpropState", "scale_by_rmsprop"]
+
 
 @dataclasses.dataclass(frozen=True)
 class RMSpropOptions(BaselineOptions):

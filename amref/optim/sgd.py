@@ -39,6 +39,16 @@ from .options import BaselineOptions
 from .train import Baseline
 from .transforms import compose
 
+__all__ = [
+    "BASELINES",
+    "MomentumOptions",
+    "MomentumState",
+    "NesterovOptions",
+    "scale_by_momentum",
+    "sgd",
+    "SGDOptions",
+]
+
 
 @dataclasses.dataclass(frozen=True)
 class SGDOptions(BaselineOptions):

@@ -40,6 +40,8 @@ from .options import BaselineOptions, DecayStyle
 from .train import Baseline
 from .transforms import compose
 
+__all__ = ["BASELINES", "gradient_snr", "scale_by_sgd_sai", "sgd_sai", "SGDSaIOptions", "SGDSaIState"]
+
 
 @dataclasses.dataclass(frozen=True)
 class SGDSaIOptions(BaselineOptions):

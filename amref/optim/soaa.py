@@ -46,6 +46,8 @@ from .options import BaselineOptions, DecayStyle
 from .train import Baseline, ExtraContext
 from .transforms import Schedule, as_schedule, compose, make_schedule
 
+__all__ = ["BASELINES", "batch_loss", "scale_by_soaa", "soaa", "SOAAOptions", "SOAAState"]
+
 
 @dataclasses.dataclass(frozen=True)
 class SOAAOptions(BaselineOptions):

@@ -40,6 +40,18 @@ from ..problem import MLP, Params
 from .base import GradientTransformation, apply_updates, global_norm
 from .transforms import make_schedule, masks
 
+__all__ = [
+    "Baseline",
+    "BaselineState",
+    "bias_layout",
+    "diagnostics",
+    "ExtraContext",
+    "init_state",
+    "objective",
+    "params",
+    "step",
+]
+
 
 class ExtraContext(NamedTuple):
     """What an extra-input function sees before an update.

@@ -26,6 +26,27 @@ from typing import Any, Callable, NamedTuple, Sequence
 from ..backend import namespace
 from .base import CountState, EmptyState, GradientTransformation, Tree, chain, global_norm, resolve_mask
 
+__all__ = [
+    "add_decoupled_decay",
+    "add_l2_decay",
+    "as_schedule",
+    "clip_by_global_norm",
+    "compose",
+    "constant_schedule",
+    "cosine_schedule",
+    "exponential_schedule",
+    "inverse_time_schedule",
+    "make_schedule",
+    "Masks",
+    "masks",
+    "polynomial_schedule",
+    "proximal_decay",
+    "scale_by_learning_rate",
+    "Schedule",
+    "step_schedule",
+    "warmup_schedule",
+]
+
 Schedule = Callable[[int], float]
 
 

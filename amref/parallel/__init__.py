@@ -14,8 +14,9 @@ runner                     what it does
                            codes when quantized), only scalars come back (:mod:`amref.parallel.dask`)
 =========================  ==================================================================================
 
-Both call the same per-layer functions of :mod:`amref.solvers.pdadmm` (``update_layer_primal``,
-``update_layer_dual``, ``layer_diagnostics``) and produce identical iterates. :func:`open_runner` builds
+Both call the same per-layer functions, which a layer-parallel solver declares in its spec's
+``layer_functions`` (pdADMM's :data:`amref.solvers.pdadmm.LAYER_FUNCTIONS`: ``update_layer_primal``,
+``update_layer_dual``, ``layer_diagnostics``, …), and produce identical iterates. :func:`open_runner` builds
 one from the command line's ``--runner``, ``--workers``, ``--scheduler`` and closes what it started.
 The dask runner needs the ``distributed`` extra (``pip install "amref[distributed]"``).
 
@@ -31,8 +32,8 @@ from typing import Any, Iterator
 from .recovery import minimize_with_restores
 from .serial import SerialRunner
 
-__all__ = ["DaskRunner", "SerialRunner", "WorkerLostError", "check_runner", "minimize_with_restores",
-           "open_runner", "RUNNERS"]
+__all__ = ["RUNNERS", "DaskRunner", "SerialRunner", "WorkerLostError", "check_runner", "minimize_with_restores",
+           "open_runner", "supports_layer_parallel"]
 
 RUNNERS = ("serial", "dask")
 
@@ -46,10 +47,9 @@ def __getattr__(name: str) -> Any:  # the dask runner is imported only when aske
 
 
 def supports_layer_parallel(spec: Any) -> bool:
-    """True for the solvers built on pdADMM's per-layer functions (pdadmm, pdadmm-g, pdadmm-g-q)."""
-    from ..solvers import pdadmm
-
-    return spec.step is pdadmm.step
+    """True for a solver that declares per-layer functions (its spec's ``layer_functions``; today pdadmm,
+    pdadmm-g and pdadmm-g-q)."""
+    return getattr(spec, "layer_functions", None) is not None
 
 
 def check_runner(name: str, spec: Any = None, *, workers: int | None = None, scheduler: str | None = None) -> None:

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import functools
 import logging
 import time
 from typing import Any, Sequence
@@ -58,9 +59,19 @@ from .. import kernels
 from ..backend import Array
 from ..contract import SolverSpec, StateLost
 from ..problem import MLP, join_params
-from ..solvers import pdadmm
 from . import supports_layer_parallel
 from .messages import Message, decode, encode, message_sizeof
+
+__all__ = [
+    "NO_MALLOC_TRIM",
+    "DaskRunner",
+    "DaskState",
+    "Inbox",
+    "layer_costs",
+    "local_cluster",
+    "place_layers",
+    "WorkerLostError",
+]
 
 sizeof.register(Message)(message_sizeof)
 
@@ -129,17 +140,17 @@ class Inbox:
     u: Array
 
 
-def _primal(block, inbox, x, y, *, rho, nu, options):
+def _primal(layers, block, inbox, x, y, *, rho, nu, options):
     q_prev, u_prev = (None, None) if inbox is None else (inbox.q, inbox.u)
-    return pdadmm.update_layer_primal(block, q_prev, u_prev, rho=rho, nu=nu, options=options, x=x, y=y)
+    return layers.update_layer_primal(block, q_prev, u_prev, rho=rho, nu=nu, options=options, x=x, y=y)
 
 
 def _send_p(block, options) -> Message:
     return encode(block.p, options.levels if options.quantize_p else None)
 
 
-def _dual(block, p_next, *, rho, nu, options):
-    return pdadmm.update_layer_dual(block, decode(p_next), rho=rho, nu=nu, options=options)
+def _dual(layers, block, p_next, *, rho, nu, options):
+    return layers.update_layer_dual(block, decode(p_next), rho=rho, nu=nu, options=options)
 
 
 def _send_q(block, options, send_duals) -> tuple[Message, Message | None]:
@@ -147,16 +158,16 @@ def _send_q(block, options, send_duals) -> tuple[Message, Message | None]:
     return q, (encode(block.u) if send_duals else None)
 
 
-def _receive(sent, inbox, block, *, rho) -> Inbox:
+def _receive(layers, sent, inbox, block, *, rho) -> Inbox:
     q_msg, u_msg = sent
     q = decode(q_msg)
-    u = decode(u_msg) if u_msg is not None else pdadmm.update_u(inbox.u, block.p, q, rho)
+    u = decode(u_msg) if u_msg is not None else layers.update_u(inbox.u, block.p, q, rho)
     return Inbox(q, u)
 
 
-def _report(block, p_next, p_sent, q_sent, y, *, rho, nu, options) -> dict:
+def _report(layers, block, p_next, p_sent, q_sent, y, *, rho, nu, options) -> dict:
     """Layer l's diagnostics (:func:`~amref.solvers.pdadmm.layer_diagnostics`) and the bytes it sent."""
-    out = pdadmm.layer_diagnostics(block, decode(p_next), rho=rho, nu=nu, options=options, y=y)
+    out = layers.layer_diagnostics(block, decode(p_next), rho=rho, nu=nu, options=options, y=y)
     out["zl_iterations"] = block.zl_iterations
     out["bytes_p"] = float(p_sent.nbytes) if p_sent is not None else 0.0
     out["bytes_q"] = float(q_sent[0].nbytes) if q_sent is not None else 0.0
@@ -175,8 +186,10 @@ class DaskState:
 
     ``blocks[l-1]`` (a :class:`~amref.solvers.pdadmm.LayerBlock`), ``inboxes[l-1]`` (an :class:`Inbox`,
     None for layer 1) and ``reports[l-1]`` (the last iteration's scalars) live on ``workers[l-1]``; ``x``
-    on layer 1's worker, ``y`` on layer L's. ``rho``, ``nu``, ``iteration``, ``costs`` are those of
-    :class:`~amref.solvers.pdadmm.PdADMMState` (so :func:`~amref.solvers.pdadmm.end_iteration` applies).
+    on layer 1's worker, ``y`` on layer L's. ``layers`` are the solver's per-layer functions (its
+    spec's ``layer_functions``, e.g. :data:`amref.solvers.pdadmm.LAYER_FUNCTIONS`). ``rho``, ``nu``,
+    ``iteration``, ``costs`` are those of :class:`~amref.solvers.pdadmm.PdADMMState` (so
+    :func:`~amref.solvers.pdadmm.end_iteration` applies).
     """
 
     blocks: tuple
@@ -185,6 +198,7 @@ class DaskState:
     x: Any
     y: Any
     workers: tuple
+    layers: Any
     rho: float
     nu: float
     iteration: int = 0
@@ -239,13 +253,16 @@ class DaskRunner:
         return f"DaskRunner({self.client.scheduler.address!r}, send_duals={self.send_duals})"
 
     def solver(self, spec: SolverSpec) -> SolverSpec:
-        """``spec`` (a pdADMM solver) with its state on the workers; same name, options and math."""
+        """``spec`` (a layer-parallel solver: one with ``layer_functions``) with its state on the workers;
+        same name, options and math."""
         if not supports_layer_parallel(spec):
             raise ValueError(f"the dask runner runs the layer-parallel solvers (pdadmm, pdadmm-g, pdadmm-g-q), "
                              f"not {spec.name!r}")
+        layers = spec.layer_functions
         return dataclasses.replace(
-            spec, init_state=self.init_state, step=self.step, diagnostics=self.diagnostics, params=self.params,
-            export_state=self.export_state, import_state=self.import_state,
+            spec, init_state=functools.partial(self.init_state, layers=layers), step=self.step,
+            diagnostics=self.diagnostics, params=self.params, export_state=self.export_state,
+            import_state=functools.partial(self.import_state, layers=layers),
         )
 
     # ---------------------------------------------------------------- placing and gathering the state
@@ -253,12 +270,14 @@ class DaskRunner:
         """Addresses of the cluster's workers now, sorted."""
         return sorted(self.client.scheduler_info(n_workers=-1)["workers"])
 
-    def init_state(self, problem: MLP, data, params, options) -> DaskState:
-        """The serial initial state (a forward pass here), placed on the workers."""
-        return self.import_state(pdadmm.init_state(problem, data, params, options), problem, data, options)
+    def init_state(self, problem: MLP, data, params, options, *, layers: Any) -> DaskState:
+        """The serial initial state (``layers.init_state``, a forward pass here), placed on the workers."""
+        return self.import_state(layers.init_state(problem, data, params, options), problem, data, options,
+                                 layers=layers)
 
-    def import_state(self, state: pdadmm.PdADMMState, problem: MLP, data, options) -> DaskState:
-        """Scatter a :class:`~amref.solvers.pdadmm.PdADMMState` (from ``init_state`` or a checkpoint)."""
+    def import_state(self, state: Any, problem: MLP, data, options, *, layers: Any) -> DaskState:
+        """Scatter the serial state (a :class:`~amref.solvers.pdadmm.PdADMMState`, from ``init_state`` or a
+        checkpoint); ``layers`` are the solver's per-layer functions (its spec's ``layer_functions``)."""
         addresses = self._available_workers()
         L = len(state.blocks)
         if self.placement is not None:
@@ -274,13 +293,14 @@ class DaskRunner:
         blocks = tuple(put(b, l) for l, b in enumerate(state.blocks))
         inboxes = (None,) + tuple(put(Inbox(state.blocks[l - 1].q, state.blocks[l - 1].u), l) for l in range(1, L))
         return DaskState(blocks=blocks, inboxes=inboxes, reports=(None,) * L, x=put(data.x_train, 0),
-                         y=put(data.y_train, L - 1), workers=tuple(where), rho=state.rho, nu=state.nu,
+                         y=put(data.y_train, L - 1), workers=tuple(where), layers=layers, rho=state.rho, nu=state.nu,
                          iteration=state.iteration, costs=state.costs)
 
-    def export_state(self, state: DaskState) -> pdadmm.PdADMMState:
-        """The blocks gathered here, as the serial solver's state (what checkpoints hold)."""
+    def export_state(self, state: DaskState) -> Any:
+        """The blocks gathered here, as the serial solver's state (``layers.state_class``, what checkpoints
+        hold)."""
         blocks = self._gather(state, list(state.blocks))
-        return pdadmm.PdADMMState(blocks=tuple(blocks), rho=state.rho, nu=state.nu, iteration=state.iteration,
+        return state.layers.state_class(blocks=tuple(blocks), rho=state.rho, nu=state.nu, iteration=state.iteration,
                                   costs=state.costs)
 
     def _available_workers(self) -> list[str]:
@@ -310,6 +330,7 @@ class DaskRunner:
         """One iteration of Algorithm 1 on the workers (see the module docstring); waits for it to finish."""
         L = len(state.blocks)
         kw = dict(rho=state.rho, nu=state.nu, options=options)
+        fns = state.layers
 
         def on(l, fn, *args, **more):
             return self._submit(state, l, fn, *args, **more)
@@ -317,14 +338,14 @@ class DaskRunner:
         def message(l, fn, *args, **more):  # sending and receiving go first: neighbours wait for them
             return self._submit(state, l, fn, *args, priority=1, **more)
 
-        primal = [on(l, _primal, state.blocks[l], state.inboxes[l], state.x if l == 0 else None,
+        primal = [on(l, _primal, fns, state.blocks[l], state.inboxes[l], state.x if l == 0 else None,
                      state.y if l == L - 1 else None, **kw) for l in range(L)]
         p_sent = [None] + [message(l, _send_p, primal[l], options) for l in range(1, L)]  # p_l → layer l−1
-        blocks = [on(l, _dual, primal[l], p_sent[l + 1], **kw) for l in range(L - 1)] + [primal[L - 1]]
+        blocks = [on(l, _dual, fns, primal[l], p_sent[l + 1], **kw) for l in range(L - 1)] + [primal[L - 1]]
         q_sent = [message(l, _send_q, blocks[l], options, self.send_duals) for l in range(L - 1)] + [None]
-        inboxes = [None] + [message(l, _receive, q_sent[l - 1], state.inboxes[l], primal[l], rho=state.rho)
+        inboxes = [None] + [message(l, _receive, fns, q_sent[l - 1], state.inboxes[l], primal[l], rho=state.rho)
                             for l in range(1, L)]  # q_{l−1} (, u_{l−1}) from layer l−1
-        reports = [on(l, _report, blocks[l], p_sent[l + 1] if l < L - 1 else None, p_sent[l], q_sent[l],
+        reports = [on(l, _report, fns, blocks[l], p_sent[l + 1] if l < L - 1 else None, p_sent[l], q_sent[l],
                       state.y if l == L - 1 else None, **kw) for l in range(L)]
         self._wait(state, blocks + inboxes[1:], f"iteration {state.iteration + 1}")
         return dataclasses.replace(state, blocks=tuple(blocks), inboxes=tuple(inboxes), reports=tuple(reports),
@@ -333,7 +354,7 @@ class DaskRunner:
     def diagnostics(self, state: DaskState, data, options) -> dict:
         """The serial solver's diagnostics, summed from the layers' reports, with measured bytes."""
         parts = self._gather(state, list(state.reports))
-        total = pdadmm.sum_layer_diagnostics(parts)
+        total = state.layers.sum_layer_diagnostics(parts)
         w = state.workers
         between = 0.0
         for l, part in enumerate(parts):
@@ -342,7 +363,7 @@ class DaskRunner:
             if l < len(parts) - 1 and w[l] != w[l + 1]:
                 between += part["bytes_q"] + part["bytes_u"]
         sent = total["bytes_p"] + total["bytes_q"] + total["bytes_u"]
-        row = pdadmm.diagnostics_row(total, rho=state.rho, nu=state.nu, zl_iterations=parts[-1]["zl_iterations"],
+        row = state.layers.diagnostics_row(total, rho=state.rho, nu=state.nu, zl_iterations=parts[-1]["zl_iterations"],
                                      bytes_sent=sent)
         row["bytes_between_workers"] = between
         return row

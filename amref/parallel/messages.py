@@ -22,6 +22,8 @@ from ..quantize import Grid
 from ..quantize import decode as decode_codes
 from ..quantize import encode as encode_codes
 
+__all__ = ["decode", "encode", "Message", "message_sizeof"]
+
 
 @dataclasses.dataclass(frozen=True)
 class Message:

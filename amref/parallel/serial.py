@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from ..contract import SolverSpec
 
+__all__ = ["SerialRunner"]
+
 
 class SerialRunner:
     """Runs a solver in this process (the default runner)."""

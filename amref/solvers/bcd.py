@@ -76,6 +76,23 @@ from ..options import Options, positive
 from ..problem import MLP, Params, join_params, split_params
 from .subproblems import ZLOptions, loss_prox, relu_prox
 
+__all__ = [
+    "SOLVER",
+    "BCDOptions",
+    "BCDState",
+    "diagnostics",
+    "init_state",
+    "lifted_objective",
+    "params",
+    "released_code_init",
+    "step",
+    "update_U",
+    "update_U_last",
+    "update_V",
+    "update_V_last",
+    "update_Wb",
+]
+
 
 @dataclasses.dataclass(frozen=True)
 class BCDOptions(Options):

@@ -66,12 +66,30 @@ from typing import Literal
 from ..activations import relu
 from ..backend import Array, inner, namespace, sum_of_squares
 from ..contract import SolverSpec
-from ..flops import MatrixProduct, flops
 from ..losses import Loss
 from ..losses import get as get_loss
 from ..options import Options, nonnegative, number, positive
 from ..problem import MLP, Params, join_params, label_targets, split_params
 from .subproblems import ZLOptions, bias_step, linearized_input_step, linearized_weight_step, loss_prox, relu_prox
+
+__all__ = [
+    "SOLVER",
+    "augmented_lagrangian",
+    "diagnostics",
+    "DlADMMOptions",
+    "DlADMMState",
+    "end_iteration",
+    "init_state",
+    "params",
+    "required_rho",
+    "step",
+    "update_a",
+    "update_b",
+    "update_u",
+    "update_W",
+    "update_z_hidden",
+    "update_z_last",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -352,31 +370,6 @@ def required_rho(loss: str | Loss = "cross_entropy") -> float:
     if not record.smooth:
         raise ValueError(f"dlADMM needs a loss with a Lipschitz gradient, not {record.name!r}")
     return 2 * record.lipschitz
-
-
-def matrix_products(widths, n_samples: int) -> list[MatrixProduct]:
-    """The matrix products one :func:`step` performs.
-
-    Each W-update does ``(t − m) a_{l−1}ᵀ`` (n_l×N by N×n_{l−1}) and ``G a_{l−1}`` (n_l×n_{l−1} by
-    n_{l−1}×N); each a-update does ``W_{l+1}ᵀ (t − m)`` and ``W_{l+1} g``. Every layer's W is updated
-    twice (backward and forward sweep) and every hidden a twice. Nothing else is O(n²N).
-    """
-    widths, N = list(widths), int(n_samples)
-    out = []
-    for l in range(1, len(widths)):
-        n_out, n_in = widths[l], widths[l - 1]
-        out.append(MatrixProduct(f"W{l}: (t-m) a.T", (n_out, N, n_in), 2, "NT"))
-        out.append(MatrixProduct(f"W{l}: G a", (n_out, n_in, N), 2, "NN"))
-    for l in range(1, len(widths) - 1):
-        n, n_next = widths[l], widths[l + 1]
-        out.append(MatrixProduct(f"a{l}: W{l + 1}.T r", (n, n_next, N), 2, "TN"))
-        out.append(MatrixProduct(f"a{l}: W{l + 1} g", (n_next, n, N), 2, "NN"))
-    return out
-
-
-def matrix_product_flops(widths, n_samples: int) -> int:
-    """Floating-point operations (2mkn per product) of the matrix products of one iteration."""
-    return flops(matrix_products(widths, n_samples))
 
 
 SOLVER = SolverSpec(

@@ -40,6 +40,8 @@ from ..driver import minimize
 from ..problem import MLP, Params
 from ..result import History, Result, Status
 
+__all__ = ["default_stages", "grow_params", "paper_stages", "Stage", "stage_problem", "train_greedy"]
+
 
 @dataclasses.dataclass(frozen=True)
 class Stage:

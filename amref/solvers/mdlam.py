@@ -87,6 +87,24 @@ from ..options import Options, nonnegative, number, positive
 from ..problem import MLP, Params, join_params, label_targets, split_params
 from .subproblems import ZLOptions, bias_step, linearized_weight_step, loss_prox
 
+__all__ = [
+    "SOLVER",
+    "band_z",
+    "diagnostics",
+    "end_iteration",
+    "init_state",
+    "MDLAMOptions",
+    "MDLAMState",
+    "nesterov",
+    "objective",
+    "params",
+    "step",
+    "update_a",
+    "update_b",
+    "update_W",
+    "update_z_last",
+]
+
 
 @dataclasses.dataclass(frozen=True)
 class MDLAMOptions(Options):

@@ -103,6 +103,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from types import SimpleNamespace
 from typing import Literal
 
 from ..activations import relu
@@ -114,6 +115,34 @@ from ..options import Options, nonnegative, number, positive
 from ..problem import MLP, Params, join_params, label_targets
 from ..quantize import PAPER_LEVELS, Grid, as_grid, boundary_bytes, on_grid, project
 from .subproblems import ZLOptions, bias_step, linearized_input_step, linearized_weight_step, loss_prox, relu_prox
+
+__all__ = [
+    "LAYER_FUNCTIONS",
+    "SOLVER",
+    "diagnostics",
+    "diagnostics_row",
+    "end_iteration",
+    "identity_holds",
+    "init_state",
+    "layer_diagnostics",
+    "LayerBlock",
+    "lemma1_condition",
+    "params",
+    "PdADMMOptions",
+    "PdADMMState",
+    "Quantize",
+    "step",
+    "sum_layer_diagnostics",
+    "update_b",
+    "update_layer_dual",
+    "update_layer_primal",
+    "update_p",
+    "update_q",
+    "update_u",
+    "update_W",
+    "update_z_hidden",
+    "update_z_last",
+]
 
 Quantize = Literal["p", "q", "pq"]
 
@@ -565,6 +594,14 @@ def lemma1_condition(rho: float, nu: float, lipschitz: float = 1.0) -> bool:
     return rho > max(4 * nu * lipschitz**2, (math.sqrt(17) + 1) * nu / 2)
 
 
+LAYER_FUNCTIONS = SimpleNamespace(
+    init_state=init_state, state_class=PdADMMState, update_layer_primal=update_layer_primal,
+    update_layer_dual=update_layer_dual, update_u=update_u, layer_diagnostics=layer_diagnostics,
+    sum_layer_diagnostics=sum_layer_diagnostics, diagnostics_row=diagnostics_row,
+)
+"""What a layer-parallel runner calls (:attr:`~amref.contract.SolverSpec.layer_functions`): the same
+per-layer functions :func:`step` and :func:`diagnostics` map over the layers."""
+
 SOLVER = SolverSpec(
     name="pdadmm",
     options_class=PdADMMOptions,
@@ -574,4 +611,5 @@ SOLVER = SolverSpec(
     params=params,
     end_iteration=end_iteration,
     needs_train_loss=lambda options: options.rho_schedule == "cost",
+    layer_functions=LAYER_FUNCTIONS,
 )

@@ -29,6 +29,8 @@ from . import pdadmm
 from .pdadmm import PdADMMOptions, Quantize
 from .subproblems import ZLOptions
 
+__all__ = ["SOLVER_G", "SOLVER_Q", "PdADMMGOptions", "PdADMMGQOptions"]
+
 
 def _code_values(rho: float, weight_decay: float) -> dict:
     return dict(

@@ -35,6 +35,22 @@ from ..losses import (CROSS_ENTROPY, CROSS_ENTROPY_LIPSCHITZ, Loss, cross_entrop
 from ..losses import get as get_loss
 from ..options import Options, number, positive
 
+__all__ = [
+    "bias_step",
+    "doubling_search",
+    "doubling_step",
+    "fista_zl",
+    "linearized_input_step",
+    "linearized_weight_step",
+    "loss_prox",
+    "newton_zl",
+    "relu_prox",
+    "relu_prox_xp",
+    "solve_zl",
+    "ZLInfo",
+    "ZLOptions",
+]
+
 
 # ----------------------------------------------------------------------------- backtracking
 def doubling_step(

@@ -85,6 +85,22 @@ from ..options import Options, nonnegative, positive
 from ..problem import MLP, Params, join_params, label_targets, split_params
 from .subproblems import ZLOptions, loss_prox, relu_prox
 
+__all__ = [
+    "SOLVER",
+    "diagnostics",
+    "init_state",
+    "params",
+    "penalty_objective",
+    "step",
+    "TaylorADMMOptions",
+    "TaylorADMMState",
+    "update_a",
+    "update_lambda",
+    "update_W",
+    "update_z_hidden",
+    "update_z_last",
+]
+
 
 @dataclasses.dataclass(frozen=True)
 class TaylorADMMOptions(Options):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from amref import backprop
-from amref.optim import apply_updates, get_baseline, optimizer, options_class
+from amref import backprop, get_solver
+from amref.optim import apply_updates, optimizer, options_class
 from amref.problem import MLP
 
 from .common import grid, mnist_like, namespace_or_skip, synchronize
@@ -24,7 +24,7 @@ class BaselineEpoch:
         self.xp = namespace_or_skip(backend)
         self.data = mnist_like(784, samples, 10, dtype, self.xp)
         problem = MLP((784, width, width, 10))
-        self.spec = get_baseline(name)
+        self.spec = get_solver(name)
         self.options = options_class(name)()
         state = self.spec.init_state(problem, self.data, problem.init_params(0, xp=self.xp, dtype=dtype), self.options)
         self.state = self.spec.step(state, self.data, self.options)  # warm-up
@@ -49,7 +49,7 @@ class MiniBatchEpoch:
         self.xp = namespace_or_skip("numpy")
         self.data = mnist_like(784, 10000, 10, dtype, self.xp)
         problem = MLP((784, 256, 256, 10))
-        self.spec = get_baseline("adam")
+        self.spec = get_solver("adam")
         self.options = options_class("adam")(batch_size=batch_size)
         self.state = self.spec.init_state(problem, self.data, problem.init_params(0, dtype=dtype), self.options)
 
@@ -113,7 +113,7 @@ class BaselineConvergence:
         xp = namespace_or_skip("numpy")
         data = mnist_like(784, 1000, 10, "float64", xp)
         lr = {"sgd": 0.1, "adagrad": 0.01, "adadelta": 1.0, "adam": 1e-3}[name]
-        self.result = amref.minimize(get_baseline(name), MLP((784, 64, 64, 10)), data,
+        self.result = amref.minimize(get_solver(name), MLP((784, 64, 64, 10)), data,
                                      options_class(name)(lr=lr, batch_size=100), max_iter=10)
 
     def track_train_accuracy(self, name):

@@ -11,7 +11,7 @@ import numpy as np
 import amref
 from amref.backend import from_host
 from amref.quantize import CODE_LEVELS, FLICKR_LEVELS, PAPER_LEVELS, boundary_bytes, decode, encode, project
-from amref.solvers import get_solver
+from amref import get_solver
 from amref.solvers import pdadmm as pd
 
 from .common import grid, mnist_like, namespace_or_skip, synchronize

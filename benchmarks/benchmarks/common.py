@@ -11,7 +11,7 @@ import numpy as np
 
 from amref.backend import BackendUnavailable, get_namespace, synchronize  # noqa: F401
 from amref.data import Dataset
-from amref.problem import one_hot
+from amref.data import one_hot
 
 SMALL = os.environ.get("AMREF_BENCH_SMALL") == "1"
 
