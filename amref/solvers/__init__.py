@@ -34,6 +34,7 @@ _REGISTRY: dict[str, str] = {
     "dladmm": "amref.solvers.dladmm",
     "taylor-admm": "amref.solvers.taylor_admm",
     "bcd": "amref.solvers.bcd",
+    "mac": "amref.solvers.mac",
     "mdlam": "amref.solvers.mdlam",
     "pdadmm": "amref.solvers.pdadmm",
     "pdadmm-g": "amref.solvers.pdadmm_g:SOLVER_G",
