@@ -16,7 +16,7 @@ from typing import Iterable, Mapping
 
 from . import optim
 from .contract import SolverSpec
-from .solvers import bcd, dladmm, mdlam, pdadmm, pdadmm_g, taylor_admm
+from .solvers import bcd, dladmm, mac, mdlam, pdadmm, pdadmm_g, taylor_admm
 
 __all__ = ["AM_SOLVERS", "BASELINES", "SOLVERS", "am_solver_names", "baseline_names", "get_solver",
            "solver_names"]
@@ -26,6 +26,7 @@ AM_SOLVERS: tuple[SolverSpec, ...] = (
     dladmm.SOLVER,
     taylor_admm.SOLVER,
     bcd.SOLVER,
+    mac.SOLVER,
     mdlam.SOLVER,
     pdadmm.SOLVER,
     pdadmm_g.SOLVER_G,

@@ -30,7 +30,7 @@ OPTIONAL = {"amref.parallel.dask": "distributed", "amref.kernels.numba_cpu": "nu
 def test_registry_holds_every_solver_once_under_its_own_name():
     assert registry.solver_names() == registry.am_solver_names() + registry.baseline_names()
     assert len(set(registry.solver_names())) == len(registry.solver_names())
-    assert registry.am_solver_names() == ["dladmm", "taylor-admm", "bcd", "mdlam", "pdadmm", "pdadmm-g",
+    assert registry.am_solver_names() == ["dladmm", "taylor-admm", "bcd", "mac", "mdlam", "pdadmm", "pdadmm-g",
                                           "pdadmm-g-q"]
     assert registry.baseline_names() == [b.name for b in optim.BASELINES]
     for name in registry.solver_names():

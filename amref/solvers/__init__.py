@@ -9,6 +9,8 @@ name            paper                                                           
                 Networks Without Gradients: A Scalable ADMM Approach. ICML 2016.
 ``bcd``         Zeng, Lau, Lin, Yao. Global Convergence of Block Coordinate Descent     :mod:`.bcd`
                 in Deep Learning. ICML 2019.
+``mac``         Carreira-Perpiñán, Wang. Distributed Optimization of Deeply Nested      :mod:`.mac`
+                Systems. AISTATS 2014 (the method of auxiliary coordinates).
 ``mdlam``       Wang, Li, Zhao. Accelerated Gradient-free Neural Network Training by    :mod:`.mdlam`
                 Multi-convex Alternating Optimization. Neurocomputing 2022.
 ``pdadmm``      Wang, Chai, Cheng, Zhao. Toward Model Parallelism for Deep Neural       :mod:`.pdadmm`
@@ -24,6 +26,6 @@ lists them, and :func:`amref.get_solver` looks one up by name.
 :mod:`.greedy` trains any of them layer-wise (shallow net first, then deeper ones).
 """
 
-from . import bcd, dladmm, greedy, mdlam, pdadmm, pdadmm_g, subproblems, taylor_admm
+from . import bcd, dladmm, greedy, mac, mdlam, pdadmm, pdadmm_g, subproblems, taylor_admm
 
-__all__ = ["bcd", "dladmm", "greedy", "mdlam", "pdadmm", "pdadmm_g", "subproblems", "taylor_admm"]
+__all__ = ["bcd", "dladmm", "greedy", "mac", "mdlam", "pdadmm", "pdadmm_g", "subproblems", "taylor_admm"]
