@@ -399,10 +399,20 @@ class DaskRunner:
                     raise WorkerLostError(self._lost(state, what, "results held by a lost worker are gone"))
             pending = [f for f in pending if f.status != "finished"]
             if pending:
-                if set(state.workers) - set(self.workers()):
+                if self._gone(state):
                     raise WorkerLostError(self._lost(state, what))
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"{what} took longer than timeout={self.timeout} s")
+
+    def _gone(self, state: DaskState) -> set[str]:
+        """The run's workers the scheduler no longer lists, asked twice ``poll`` seconds apart: the
+        client's view of the cluster can lag behind it for a moment on a loaded machine, and a worker
+        that is really gone stays gone."""
+        gone = set(state.workers) - set(self.workers())
+        if gone:
+            time.sleep(self.poll)
+            gone &= set(state.workers) - set(self.workers())
+        return gone
 
     def _lost(self, state: DaskState, what: str, fallback: str = "a worker is gone") -> str:
         """``"iteration 4: dask worker tcp://… holding layers 3–5 is gone"``."""
