@@ -24,6 +24,11 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 warnings.filterwarnings("ignore", message="Matplotlib is currently using agg")
 
 import amref  # noqa: E402
+import types  # noqa: E402
+
+# autosummary imports every submodule while it walks the package; importing amref.__main__ would run the
+# command line with Sphinx's arguments, so a stand-in takes its place.
+sys.modules.setdefault("amref.__main__", types.ModuleType("amref.__main__"))
 
 project = "amref"
 author = "amref developers"
@@ -84,6 +89,7 @@ sphinx_gallery_conf = {
     "image_scrapers": ("matplotlib",),
     "reset_modules": ("matplotlib",),
     "show_memory": False,
+    "write_computation_times": False,   # that page loads its table scripts from a CDN
     "plot_gallery": "True",
 }
 
@@ -139,6 +145,16 @@ def _reset_bars(app, env, docnames):
         _DEFINED.pop(d, None)
 
 
+def _drop_sourceless_modules(app):
+    # viewcode lists a module for every documented object; an object whose __module__ is "builtins"
+    # (a type alias) would get an index entry pointing to a page viewcode cannot write.
+    modules = getattr(app.env, "_viewcode_modules", {})
+    for name in [m for m in modules if m.split(".")[0] != "amref"]:
+        del modules[name]
+    return []
+
+
 def setup(app):
+    app.connect("html-collect-pages", _drop_sourceless_modules, priority=100)
     app.connect("autodoc-process-docstring", _define_bar_substitutions, priority=900)
     app.connect("env-before-read-docs", _reset_bars)

@@ -64,7 +64,7 @@ def step(state: ToyState, data, options: ToyOptions) -> ToyState:
 
 def diagnostics(state: ToyState, data, options: ToyOptions) -> dict:
     xp = namespace(state.H)
-    r = state.y - (state.params[-2] @ state.H[:-1] + state.params[-1])
+    r = state.y - (state.params[-2] @ state.H[:-1, :] + state.params[-1])
     return {"objective": 0.5 * float(xp.sum(r * r)), "residual": state.change}
 
 
