@@ -13,7 +13,7 @@ import dataclasses
 import math
 from typing import ClassVar
 
-#: Weight-decay styles (``baselines.md`` §0). ``"direction"`` is LARS/LAMB's: λθ joins the direction
+#: Weight-decay styles (``docs/optimizers/index.md``). ``"direction"`` is LARS/LAMB's: λθ joins the direction
 #: inside the layer-wise trust ratio, so it is part of those rules and only they accept it.
 DECAY_STYLES = ("l2", "decoupled", "fixed", "proximal", "direction")
 SCHEDULES = ("constant", "step", "exponential", "inverse_time", "polynomial", "cosine")
