@@ -1,6 +1,6 @@
 """Array backends: the one place that knows about NumPy, CuPy and array-api-strict.
 
-Rules that hold everywhere in amref (spec ``README.md``, ``style.md`` §1.1):
+Rules that hold everywhere in amref (``CONTRIBUTING.md``):
 
 * **The data decide.** Every computational function starts from the arrays it is given
   (``xp = namespace(*arrays)``) and only calls ``xp`` functions, so the same solver code runs on

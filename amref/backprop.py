@@ -24,7 +24,7 @@ Exact Hessian-vector product, Pearlmutter's R-operator (forward-over-reverse), f
     R(δ_l) = relu′(z_l) ∘ (W_{l+1}ᵀ R(δ_{l+1}) + V_{l+1}ᵀ δ_{l+1})    (relu″ = 0)
     (Hv)_{W_l} = R(δ_l) a_{l−1}ᵀ + δ_l R(a_{l−1})ᵀ,     (Hv)_{b_l} = R(δ_l) 1
 
-Per-sample statistics without per-sample gradients (``baselines.md`` §10): sample i's loss gradient for
+Per-sample statistics without per-sample gradients (AdAdaGrad's batch-size tests): sample i's loss gradient for
 layer l is ``G_i = d_i a_iᵀ`` (d_i = column i of the per-sample δ, i.e. δ_l / s), so
 
     ‖G_i‖² = ‖d_i‖² ‖a_i‖²,   Σ_i G_i ∘ G_i = (d ∘ d)(a ∘ a)ᵀ,   ⟨G_i, V⟩ = d_iᵀ V a_i,

@@ -1,7 +1,7 @@
 r"""Output losses, written once for every solver and baseline.
 
 All losses are **sums over samples** (columns), as in every paper and code amref follows, so the
-papers' penalty values ρ, ν mean the same thing here (spec ``README.md``).
+papers' penalty values ρ, ν mean the same thing here.
 
 =================  ======================================================================
 symbol             meaning
@@ -26,7 +26,7 @@ H                  ``Loss.lipschitz``: Lipschitz constant of ∇R (1/2, 1; None 
 every solver and baseline goes through it, and a new loss is one more record in :data:`LOSSES`.
 
 Softmax and cross-entropy use the log-sum-exp shift, so they neither overflow nor need the clamps of
-the reference codes (``exp(88.6)``, ``+1e-10``; ``reference-code.md`` §5 item 4).
+the reference codes (``exp(88.6)``, ``+1e-10``).
 """
 
 from __future__ import annotations

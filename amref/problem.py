@@ -126,7 +126,7 @@ class MLP:
             Standard deviation; the papers use 0.1.
         scheme
             ``"paper"``: every tensor drawn independently from one seeded stream, in the order
-            W_1, b_1, W_2, …. ``"reseed"``: the authors' recipe (``reference-code.md`` §1, §5 item 14),
+            W_1, b_1, W_2, …. ``"reseed"``: the authors' recipe,
             which re-seeds the generator with the same seed before every tensor, so every tensor is a
             prefix of the same stream (b_1 equals the first n_1 entries of W_1, and so on). The stream
             is NumPy's, not torch's, so values differ from the released code but the correlation

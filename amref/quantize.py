@@ -5,21 +5,21 @@ pdADMM-G-Q (Wang et al., TNNLS 2022, Problem 3) constrains the layer inputs p_l 
 gradient step, and the quantized arrays are what neighbouring layers exchange, so they can travel as
 small integer codes instead of floats.
 
-=================  =========================================================================================
-name               what it does
-=================  =========================================================================================
-:class:`Grid`      Δ: a uniform grid (start, stop, count) or an explicit sorted set of levels
-:func:`project`    nearest level of every element, ties to the lower level, values outside saturate
-                   to the end points. Uniform grids: one division and ``floor`` give the two
-                   neighbours; sorted sets: ``searchsorted`` does. Never a |Δ| × size distance matrix
-                   (the released code's method, ``reference-code.md`` §5 item 19).
-:func:`encode`     index of the nearest level as ``uint8`` (|Δ| ≤ 256), ``uint16`` (≤ 65,536) or ``uint32``
-:func:`decode`     codes → levels (``decode(encode(x)) == project(x)``)
+======================  =========================================================================================
+name                    what it does
+======================  =========================================================================================
+:class:`Grid`           Δ: a uniform grid (start, stop, count) or an explicit sorted set of levels
+:func:`project`         nearest level of every element, ties to the lower level, values outside saturate
+                        to the end points. Uniform grids: one division and ``floor`` give the two
+                        neighbours; sorted sets: ``searchsorted`` does. Never a |Δ| × size distance matrix
+                        (the released code's method).
+:func:`encode`          index of the nearest level as ``uint8`` (|Δ| ≤ 256), ``uint16`` (≤ 65,536) or ``uint32``
+:func:`decode`          codes → levels (``decode(encode(x)) == project(x)``)
 :func:`boundary_bytes`  bytes the pdADMM boundary arrays p, q, u take per iteration, for a float dtype
-                   with or without codes for the quantized variables
-=================  =========================================================================================
+                        with or without codes for the quantized variables
+======================  =========================================================================================
 
-Grids used by the papers and the code (``algorithms.md`` §5.5, ``reference-code.md`` §4):
+Grids used by the papers and the code (``docs/papers/pdadmm_g.md``):
 
 * :data:`PAPER_LEVELS` — the paper's integers ``{−1, 0, …, 20}`` (22 levels, codes fit in ``uint8``).
 * :data:`CODE_LEVELS` — the released code's ``linspace(−1, 2, 1000)`` (1,000 levels, ``uint16``).
@@ -293,7 +293,7 @@ def boundary_bytes(
     """Bytes the pdADMM boundary arrays cross between neighbouring layers in one iteration.
 
     Per iteration layer l sends p_l (``n_{l−1} × N``) to layer l − 1 (l = 2…L) and q_l, u_l
-    (``n_l × N``) to layer l + 1 (l = 1…L − 1) (``algorithms.md`` §4.2). The variables named in
+    (``n_l × N``) to layer l + 1 (l = 1…L − 1) (pdADMM's Algorithm 1). The variables named in
     ``quantize`` (``"p"``, ``"q"`` or ``"pq"``) travel as codes of ``grid``; everything else (always
     u) in ``dtype``.
 

@@ -3,7 +3,7 @@ r"""Graphs for node classification and the GA-MLP feature augmentation of pdADMM
 A graph-augmented MLP (GA-MLP) turns node classification into plain classification: each node's
 input is the stack of its features propagated over 0, 1, …, K−1 hops,
 ``X = [H; H Â; H Â²; …]`` (features × nodes, blocks stacked by rows), after which nodes are
-independent samples and any MLP solver applies (``algorithms.md`` §5.1).
+independent samples and any MLP solver applies (``docs/papers/pdadmm_g.md``).
 
 ==========  ==========================================================================================
 symbol      meaning

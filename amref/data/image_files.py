@@ -4,7 +4,7 @@ IDX (the MNIST file format, gzip-compressed here) is a big-endian header — two
 (``0x08`` = unsigned byte), the number of dimensions k — then k uint32 sizes and the data. Images have
 magic 2051 (k = 3: N × 28 × 28), labels 2049 (k = 1: N).
 
-Preprocessing follows the papers' code (``reference-code.md`` §1, §3): pixels / 255 (no mean/std
+Preprocessing follows the papers' code: pixels / 255 (no mean/std
 normalisation), MNIST keeps the **first 55,000** training images (dlADMM, pdADMM; the last 5,000 were
 TensorFlow's old validation split), Fashion-MNIST keeps all 60,000; ``downsample=14`` is pdADMM's 28→14
 bilinear down-sampling, ``scipy.ndimage.zoom(x, (1, 0.5, 0.5), order=1)`` on the /255 images. That call

@@ -17,15 +17,15 @@ runs elsewhere (a dask worker) gets the caller's value passed along (:func:`with
 
 Measured (``benchmarks/benchmarks/bench_kernels.py``; 2-core x86-64, NumPy 2.4, Numba 0.68):
 
-==========================  ===============  ==========  ===========  =========================================
-operation                   shape            array API   Numba        decision
-==========================  ===============  ==========  ===========  =========================================
+==========================  ================  =========  ===========  =========================================
+operation                   shape             array API  Numba        decision
+==========================  ================  =========  ===========  =========================================
 ReLU prox (z-update)        1000 × 10000 f32  182 ms      16 ms        kept (11×): one pass instead of ~12
 ReLU prox (z-update)        1000 × 10000 f64  614 ms      52 ms        kept (12×)
 softmax-CE value + grad     10 × 55000 f32    2.6 ms      15.8 ms      **dropped**: NumPy's SIMD ``exp`` is 4×
                                                                        faster than Numba's, even with fastmath
 softmax-CE value + grad     10 × 55000 f64    16.3 ms     13.8 ms      dropped (1.2×, not worth a second path)
-==========================  ===============  ==========  ===========  =========================================
+==========================  ================  =========  ===========  =========================================
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-r"""AdaBelief (Zhuang et al. 2020), the official package's form (adabelief-pytorch 0.2.x; ``baselines.md`` §13).
+r"""AdaBelief (Zhuang et al. 2020), the official package's form (adabelief-pytorch 0.2.x; ``docs/optimizers/adam.md``).
 
 Algorithm (per coordinate)::
 
@@ -26,6 +26,19 @@ symbol   code          meaning
 m_t      ``mu``        EMA of gradients
 s_t      ``belief``    EMA of (g − m)², plus ε each step
 =======  ============  =======================================
+
+Examples
+--------
+The first step from θ = (1, −2) with the gradient g = (0.5, −0.5):
+
+>>> import numpy as np
+>>> from amref import optim
+>>> params = [np.array([[1.0, -2.0]])]
+>>> grads = [np.array([[0.5, -0.5]])]
+>>> opt = optim.optimizer("adabelief", lr=0.1)
+>>> deltas, state = opt.update(grads, opt.init(params), params)
+>>> print(np.round(deltas[0], 4))
+[[-0.05  0.05]]
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-r"""AdAdaGrad and AdAdaGrad-Norm (Lau, Liu & Kolar 2024): AdaGrad with adaptive batch sizes (``baselines.md`` §10).
+r"""AdAdaGrad and AdAdaGrad-Norm (Lau, Liu & Kolar 2024): AdaGrad with adaptive batch sizes (``docs/optimizers/accumulators.md``).
 
 The model update is plain AdaGrad (:mod:`.adagrad`, ``base="adagrad"``) or AdaGrad-Norm
 (:mod:`.adagrad_norm`, ``base="adagrad-norm"``) on the current batch gradient. What is new is a
@@ -20,7 +20,7 @@ A test whose condition holds at the current b suggests b⁺ ≤ b and leaves the
 statistics come from :mod:`amref.backprop` without per-sample gradients (``‖G_i‖² = ‖δ_i‖²‖a_i‖²``,
 ``Σ_i G_i∘G_i = (δ∘δ)(a∘a)ᵀ``, ``⟨G_i, V⟩ = δ_iᵀ V a_i``).
 
-Uncertain rule (``baselines.md`` marks it [memory]): the coordinate-wise test is the norm test imposed
+Uncertain rule (recalled, not checked against the paper): the coordinate-wise test is the norm test imposed
 coordinate by coordinate, read here literally. Coordinates with zero variance impose nothing; one with
 ḡ_j = 0 but positive variance cannot pass at any size and sends the batch to b_max, which in practice
 happens quickly (the spec's "explodes"); ``coordinate_tol`` > 0 restricts the test to coordinates with
@@ -36,6 +36,19 @@ symbol   code                   meaning
 b_k      ``batch_size``         current batch size (starts at the option)
 b_max    ``max_batch_size``     cap (default: the training-set size)
 =======  =====================  ===============================================
+
+Examples
+--------
+The first step from θ = (1, −2) with the gradient g = (0.5, −0.5):
+
+>>> import numpy as np
+>>> from amref import optim
+>>> params = [np.array([[1.0, -2.0]])]
+>>> grads = [np.array([[0.5, -0.5]])]
+>>> opt = optim.optimizer("adadagrad", lr=0.1)
+>>> deltas, state = opt.update(grads, opt.init(params), params)
+>>> print(np.round(deltas[0], 4))
+[[-0.07  0.07]]
 """
 
 from __future__ import annotations

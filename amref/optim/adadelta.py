@@ -1,4 +1,4 @@
-r"""Adadelta (Zeiler 2012), torch.optim.Adadelta's form (``baselines.md`` §5).
+r"""Adadelta (Zeiler 2012), torch.optim.Adadelta's form (``docs/optimizers/accumulators.md``).
 
 Algorithm (per coordinate; decay, clipping and schedules are add-ons)::
 
@@ -20,6 +20,19 @@ v_t      ``sq_avg``      EMA of squared gradients
 u_t      ``delta_avg``   EMA of squared updates
 ρ        ``rho``         averaging coefficient
 =======  ==============  ==========================================
+
+Examples
+--------
+The first step from θ = (1, −2) with the gradient g = (0.5, −0.5):
+
+>>> import numpy as np
+>>> from amref import optim
+>>> params = [np.array([[1.0, -2.0]])]
+>>> grads = [np.array([[0.5, -0.5]])]
+>>> opt = optim.optimizer("adadelta", lr=0.1)
+>>> deltas, state = opt.update(grads, opt.init(params), params)
+>>> print(np.round(deltas[0], 4))
+[[-0.0003  0.0003]]
 """
 
 from __future__ import annotations

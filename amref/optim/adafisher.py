@@ -1,4 +1,4 @@
-r"""AdaFisher (Gomes et al., ICLR 2025), the official code's form (AtlasAnalyticsLab/AdaFisher; ``baselines.md`` §21).
+r"""AdaFisher (Gomes et al., ICLR 2025), the official code's form (AtlasAnalyticsLab/AdaFisher; ``docs/optimizers/curvature.md``).
 
 A diagonal of a Kronecker-factored (K-FAC) empirical Fisher for every linear layer. For layer l with
 inputs a (n_{l−1} × B) and output gradients s = ∂ℓ/∂z_l of the **mean** batch loss (n_l × B)::
@@ -38,6 +38,19 @@ m_t      ``mu``              EMA of gradients
 γ_EMA    ``gamma``           0.8
 T_cov    ``update_every``    100
 =======  ==================  ================================================
+
+Examples
+--------
+The first step from θ = (1, −2) with the gradient g = (0.5, −0.5):
+
+>>> import numpy as np
+>>> from amref import optim
+>>> params = [np.array([[1.0, -2.0]])]
+>>> grads = [np.array([[0.5, -0.5]])]
+>>> opt = optim.optimizer("adafisher", lr=0.1)
+>>> deltas, state = opt.update(grads, opt.init(params), params)
+>>> print(np.round(deltas[0], 4))
+[[-0.05  0.05]]
 """
 
 from __future__ import annotations

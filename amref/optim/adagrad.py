@@ -1,4 +1,4 @@
-r"""Adagrad (Duchi, Hazan & Singer 2011), torch.optim.Adagrad's form (``baselines.md`` §4).
+r"""Adagrad (Duchi, Hazan & Singer 2011), torch.optim.Adagrad's form (``docs/optimizers/accumulators.md``).
 
 Algorithm (per coordinate; decay, clipping and schedules are add-ons)::
 
@@ -18,6 +18,19 @@ G_t      ``sum_sq``                  accumulated squared gradients
 τ_0      ``initial_accumulator``     start value of G (torch 0, optax 0.1)
 ε        ``eps``                     added outside the root (torch 1e-10)
 =======  ==========================  ======================================
+
+Examples
+--------
+The first step from θ = (1, −2) with the gradient g = (0.5, −0.5):
+
+>>> import numpy as np
+>>> from amref import optim
+>>> params = [np.array([[1.0, -2.0]])]
+>>> grads = [np.array([[0.5, -0.5]])]
+>>> opt = optim.optimizer("adagrad", lr=0.1)
+>>> deltas, state = opt.update(grads, opt.init(params), params)
+>>> print(np.round(deltas[0], 4))
+[[-0.1  0.1]]
 """
 
 from __future__ import annotations

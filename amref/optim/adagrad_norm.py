@@ -1,4 +1,4 @@
-r"""AdaGrad-Norm (Ward, Wu & Bottou 2019; Li & Orabona 2019), scalar and per-row (``baselines.md`` §9).
+r"""AdaGrad-Norm (Ward, Wu & Bottou 2019; Li & Orabona 2019), scalar and per-row (``docs/optimizers/accumulators.md``).
 
 Algorithm, ``scope="global"`` (the papers' method: one scalar step size for all parameters)::
 
@@ -26,6 +26,19 @@ b_0      ``b0``              start value, b_0² = 1e-2 in the code
 η        ``lr``              base step (1 in the AdAdaGrad code)
 ε        ``eps``             1e-10, outside the root (the code's)
 =======  ==================  ==========================================
+
+Examples
+--------
+The first step from θ = (1, −2) with the gradient g = (0.5, −0.5):
+
+>>> import numpy as np
+>>> from amref import optim
+>>> params = [np.array([[1.0, -2.0]])]
+>>> grads = [np.array([[0.5, -0.5]])]
+>>> opt = optim.optimizer("adagrad-norm", lr=0.1)
+>>> deltas, state = opt.update(grads, opt.init(params), params)
+>>> print(np.round(deltas[0], 4))
+[[-0.07  0.07]]
 """
 
 from __future__ import annotations

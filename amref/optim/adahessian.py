@@ -1,4 +1,4 @@
-r"""AdaHessian (Yao et al. 2021), the official code's form (amirgholami/adahessian; ``baselines.md`` §15).
+r"""AdaHessian (Yao et al. 2021), the official code's form (amirgholami/adahessian; ``docs/optimizers/curvature.md``).
 
 Algorithm (per coordinate; H_t the Hessian of the batch loss at θ_{t−1})::
 
@@ -31,6 +31,19 @@ m_t      ``mu``                EMA of gradients
 v_t      ``nu``                EMA of D̄²
 k        ``hessian_power``
 =======  ====================  ===============================================
+
+Examples
+--------
+The first step from θ = (1, −2) with the gradient g = (0.5, −0.5):
+
+>>> import numpy as np
+>>> from amref import optim
+>>> params = [np.array([[1.0, -2.0]])]
+>>> grads = [np.array([[0.5, -0.5]])]
+>>> opt = optim.optimizer("adahessian", lr=0.1)
+>>> deltas, state = opt.update(grads, opt.init(params), params, hessian_diag=[np.array([[2.0, 4.0]])])
+>>> print(np.round(deltas[0], 4))
+[[-0.025   0.0125]]
 """
 
 from __future__ import annotations

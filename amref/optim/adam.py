@@ -1,4 +1,4 @@
-r"""Adam (Kingma & Ba 2015) and AdamW (Loshchilov & Hutter 2019), torch.optim's forms (``baselines.md`` §7–8).
+r"""Adam (Kingma & Ba 2015) and AdamW (Loshchilov & Hutter 2019), torch.optim's forms (``docs/optimizers/adam.md``).
 
 Algorithm (per coordinate; decay, clipping and schedules are add-ons)::
 
@@ -22,6 +22,23 @@ m_t      ``mu``     first-moment EMA
 v_t      ``nu``     second-moment EMA
 β_1,β_2  ``b1,b2``  averaging coefficients
 =======  =========  ===============================
+
+Examples
+--------
+The first step from θ = (1, −2) with the gradient g = (0.5, −0.5):
+
+>>> import numpy as np
+>>> from amref import optim
+>>> params = [np.array([[1.0, -2.0]])]
+>>> grads = [np.array([[0.5, -0.5]])]
+>>> opt = optim.optimizer("adam", lr=0.1)
+>>> deltas, state = opt.update(grads, opt.init(params), params)
+>>> print(np.round(deltas[0], 4))
+[[-0.1  0.1]]
+>>> opt = optim.optimizer("adamw", lr=0.1)
+>>> deltas, state = opt.update(grads, opt.init(params), params)
+>>> print(np.round(deltas[0], 4))
+[[-0.101  0.102]]
 """
 
 from __future__ import annotations

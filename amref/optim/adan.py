@@ -1,4 +1,4 @@
-r"""Adan (Xie et al. 2022/2024), the official code's form (sail-sg/Adan; ``baselines.md`` §12).
+r"""Adan (Xie et al. 2022/2024), the official code's form (sail-sg/Adan; ``docs/optimizers/adam.md``).
 
 Algorithm (per coordinate; **code convention**: β here is 1 − β of the paper)::
 
@@ -27,6 +27,19 @@ v_t      ``diff``       EMA of gradient differences
 n_t      ``nu``         EMA of (g + β_2 Δ)²
 g_{t−1}  ``prev``       previous gradient
 =======  =============  ==========================================
+
+Examples
+--------
+The first step from θ = (1, −2) with the gradient g = (0.5, −0.5):
+
+>>> import numpy as np
+>>> from amref import optim
+>>> params = [np.array([[1.0, -2.0]])]
+>>> grads = [np.array([[0.5, -0.5]])]
+>>> opt = optim.optimizer("adan", lr=0.1)
+>>> deltas, state = opt.update(grads, opt.init(params), params)
+>>> print(np.round(deltas[0], 4))
+[[-0.1018  0.1038]]
 """
 
 from __future__ import annotations

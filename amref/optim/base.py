@@ -1,6 +1,6 @@
 """The optimizer interface: an ``(init, update)`` pair of pure functions on plain lists of arrays.
 
-This is optax's design without its machinery (``style.md`` §1.2)::
+This is optax's design without its machinery::
 
     opt = chain(clip_by_global_norm(1.0), scale_by_adam(0.9, 0.999, 1e-8), scale_by_learning_rate(1e-3))
     state = opt.init(params)

@@ -1,4 +1,4 @@
-r"""diffGrad (Dubey et al. 2019), the official ``diffGrad_v2.py`` (shivram1987/diffGrad; ``baselines.md`` §14).
+r"""diffGrad (Dubey et al. 2019), the official ``diffGrad_v2.py`` (shivram1987/diffGrad; ``docs/optimizers/adam.md``).
 
 Algorithm (per coordinate)::
 
@@ -22,6 +22,19 @@ m_t      ``mu``        EMA of gradients
 v_t      ``nu``        EMA of squared gradients
 g_{t−1}  ``prev``      previous gradient (0 at t=1)
 =======  ============  ==========================
+
+Examples
+--------
+The first step from θ = (1, −2) with the gradient g = (0.5, −0.5):
+
+>>> import numpy as np
+>>> from amref import optim
+>>> params = [np.array([[1.0, -2.0]])]
+>>> grads = [np.array([[0.5, -0.5]])]
+>>> opt = optim.optimizer("diffgrad", lr=0.1)
+>>> deltas, state = opt.update(grads, opt.init(params), params)
+>>> print(np.round(deltas[0], 4))
+[[-0.0622  0.0622]]
 """
 
 from __future__ import annotations

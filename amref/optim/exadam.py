@@ -1,6 +1,6 @@
 r"""EXAdam (Adly 2024), the official code's current form (AhmedMostafa16/EXAdam, April 2025 = arXiv v2).
 
-Spec: ``baselines.md`` §16.
+Rule and references: ``docs/optimizers/adam.md``.
 
 Algorithm (per coordinate)::
 
@@ -16,6 +16,19 @@ The v1 code (Feb 2025) also multiplied the step by ln(sqrt(2) sqrt(t + 1)); v2 d
 The g̃ term is a second Adam-like direction divided by the β_1 correction: for a constant gradient the
 step is ≈ 16γ at t = 1 (|g| ≳ 0.1), 9.3γ at t = 2, → 2γ. The ε inside d_1, d_2 makes it scale-dependent
 (for |g| ≪ 1e-4 both d's → 1).
+
+Examples
+--------
+The first step from θ = (1, −2) with the gradient g = (0.5, −0.5):
+
+>>> import numpy as np
+>>> from amref import optim
+>>> params = [np.array([[1.0, -2.0]])]
+>>> grads = [np.array([[0.5, -0.5]])]
+>>> opt = optim.optimizer("exadam", lr=0.1)
+>>> deltas, state = opt.update(grads, opt.init(params), params)
+>>> print(np.round(deltas[0], 4))
+[[-1.5952  1.5952]]
 """
 
 from __future__ import annotations

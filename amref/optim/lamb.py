@@ -1,6 +1,6 @@
 r"""LAMB (You et al., "Training BERT in 76 minutes", ICLR 2020), the paper's Algorithm 2 as in optax.
 
-Spec: ``baselines.md`` §18.
+Rule and references: ``docs/optimizers/adam.md``.
 
 Algorithm (moments per coordinate, trust ratio per block l)::
 
@@ -24,6 +24,19 @@ symbol   code                   meaning
 m_t,v_t  ``mu``, ``nu``         Adam's moments
 φ        ``norm_clip_min/max``  clamp of ‖θ_l‖ in the ratio
 =======  =====================  =====================================
+
+Examples
+--------
+The first step from θ = (1, −2) with the gradient g = (0.5, −0.5):
+
+>>> import numpy as np
+>>> from amref import optim
+>>> params = [np.array([[1.0, -2.0]])]
+>>> grads = [np.array([[0.5, -0.5]])]
+>>> opt = optim.optimizer("lamb", lr=0.1)
+>>> deltas, state = opt.update(grads, opt.init(params), params)
+>>> print(np.round(deltas[0], 4))
+[[-0.1573  0.1589]]
 """
 
 from __future__ import annotations

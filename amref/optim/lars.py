@@ -1,4 +1,4 @@
-r"""LARS, layer-wise adaptive rate scaling (You, Gitman & Ginsburg 2017; ``baselines.md`` §17).
+r"""LARS, layer-wise adaptive rate scaling (You, Gitman & Ginsburg 2017; ``docs/optimizers/momentum.md``).
 
 Algorithm (per block l = one weight or bias array; β the weight decay)::
 
@@ -26,6 +26,19 @@ symbol   code                     meaning
 μ        ``momentum``             0.9
 b_t      ``buffer``               momentum buffer
 =======  =======================  ==============================
+
+Examples
+--------
+The first step from θ = (1, −2) with the gradient g = (0.5, −0.5):
+
+>>> import numpy as np
+>>> from amref import optim
+>>> params = [np.array([[1.0, -2.0]])]
+>>> grads = [np.array([[0.5, -0.5]])]
+>>> opt = optim.optimizer("lars", lr=0.1)
+>>> deltas, state = opt.update(grads, opt.init(params), params)
+>>> print(np.round(deltas[0], 4))
+[[-0.0002  0.0002]]
 """
 
 from __future__ import annotations

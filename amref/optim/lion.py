@@ -1,4 +1,4 @@
-r"""Lion (Chen et al. 2023), the official code's form (google/automl ``lion_pytorch.py``; ``baselines.md`` §19).
+r"""Lion (Chen et al. 2023), the official code's form (google/automl ``lion_pytorch.py``; ``docs/optimizers/momentum.md``).
 
 Algorithm (per coordinate)::
 
@@ -11,6 +11,19 @@ Algorithm (per coordinate)::
 
 No ε; sign(0) = 0. First step −γ sign(g). The README suggests a learning rate 3–10× smaller and a λ
 3–10× larger than AdamW's. Sign updates do not settle on a minimiser without a decaying learning rate.
+
+Examples
+--------
+The first step from θ = (1, −2) with the gradient g = (0.5, −0.5):
+
+>>> import numpy as np
+>>> from amref import optim
+>>> params = [np.array([[1.0, -2.0]])]
+>>> grads = [np.array([[0.5, -0.5]])]
+>>> opt = optim.optimizer("lion", lr=0.1)
+>>> deltas, state = opt.update(grads, opt.init(params), params)
+>>> print(np.round(deltas[0], 4))
+[[-0.1  0.1]]
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The papers' baseline learning rates as named presets (``algorithms.md`` §2.7, §3.3, §4.4, §5.4).
+"""The papers' baseline learning rates as named presets (the experiment sections of the dlADMM, mDLAM, pdADMM and pdADMM-G papers).
 
 Every AM paper compares with full-batch GD, Adagrad, Adadelta and Adam at learning rates "chosen by
 training (or validation) performance"; only the learning rates are published. A preset maps a
@@ -18,7 +18,7 @@ Adagrad ε = 1e-10; Adam ε = 1e-8). Keras' Adam puts ε in the uncorrected plac
 gradients far above ε the difference is nil.
 
 **Reduction (an inference, not a published fact).** The authors' codes sum every loss over the samples
-(``algorithms.md`` §1), and dlADMM's GD rate of 1e-6 only trains on MNIST if the gradient is of the
+(a sum of cross-entropies in every released code), and dlADMM's GD rate of 1e-6 only trains on MNIST if the gradient is of the
 *summed* loss (it is a step of 0.055 on the mean loss with 55,000 samples; on the mean loss it would
 not move in 200 iterations, while the paper's GD reaches ≈ 0.94 training accuracy). All presets
 therefore use ``reduction="sum"``; Adam, Adagrad and Adadelta are nearly invariant to that choice,

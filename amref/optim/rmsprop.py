@@ -1,4 +1,4 @@
-r"""RMSprop (Hinton's lecture 6e), torch.optim.RMSprop's form (``baselines.md`` §6).
+r"""RMSprop (Hinton's lecture 6e), torch.optim.RMSprop's form (``docs/optimizers/accumulators.md``).
 
 Algorithm (per coordinate; decay, clipping and schedules are add-ons)::
 
@@ -22,6 +22,19 @@ v_t      ``sq_avg``       EMA of squared gradients
 b_t      ``buffer``       momentum buffer
 α        ``alpha``        averaging coefficient
 =======  ===============  ======================================
+
+Examples
+--------
+The first step from θ = (1, −2) with the gradient g = (0.5, −0.5):
+
+>>> import numpy as np
+>>> from amref import optim
+>>> params = [np.array([[1.0, -2.0]])]
+>>> grads = [np.array([[0.5, -0.5]])]
+>>> opt = optim.optimizer("rmsprop", lr=0.1)
+>>> deltas, state = opt.update(grads, opt.init(params), params)
+>>> print(np.round(deltas[0], 4))
+[[-1.  1.]]
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-r"""Gradient descent, heavy-ball momentum and Nesterov momentum (torch.optim.SGD's form; ``baselines.md`` §1–3).
+r"""Gradient descent, heavy-ball momentum and Nesterov momentum (torch.optim.SGD's form; ``docs/optimizers/momentum.md``).
 
 Algorithm (γ_t learning rate, μ momentum, τ dampening; decay, clipping and schedules are add-ons)::
 
@@ -26,6 +26,27 @@ b_t      ``buffer``        momentum buffer, one array per block
 
 Names: ``sgd`` (μ = 0), ``momentum`` (μ = 0.9), ``nesterov`` (μ = 0.9, Nesterov). Defaults are torch's
 (lr 1e-3, L2 weight decay).
+
+Examples
+--------
+The first step from θ = (1, −2) with the gradient g = (0.5, −0.5):
+
+>>> import numpy as np
+>>> from amref import optim
+>>> params = [np.array([[1.0, -2.0]])]
+>>> grads = [np.array([[0.5, -0.5]])]
+>>> opt = optim.optimizer("sgd", lr=0.1)
+>>> deltas, state = opt.update(grads, opt.init(params), params)
+>>> print(np.round(deltas[0], 4))
+[[-0.05  0.05]]
+>>> opt = optim.optimizer("momentum", lr=0.1)
+>>> deltas, state = opt.update(grads, opt.init(params), params)
+>>> print(np.round(deltas[0], 4))
+[[-0.05  0.05]]
+>>> opt = optim.optimizer("nesterov", lr=0.1)
+>>> deltas, state = opt.update(grads, opt.init(params), params)
+>>> print(np.round(deltas[0], 4))
+[[-0.095  0.095]]
 """
 
 from __future__ import annotations

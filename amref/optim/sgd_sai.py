@@ -1,4 +1,4 @@
-r"""SGD-SaI, "No More Adam" (Xu, Xiang, Cai & Wen 2024), the official code's form (``baselines.md`` §11).
+r"""SGD-SaI, "No More Adam" (Xu, Xiang, Cai & Wen 2024), the official code's form (``docs/optimizers/momentum.md``).
 
 Algorithm (per block i; the step sizes are fixed once, from the first gradient)::
 
@@ -14,18 +14,31 @@ Algorithm (per block i; the step sizes are fixed once, from the first gradient):
 Identity: G_i² = (n − 1) + n (mean/σ)², so G_i ≥ sqrt(n − 1): big blocks get big steps (a 784×256
 weight ≈ 450× a 10-entry bias). Do not reuse SGD learning rates.
 
-Guards (the rule is undefined there; ``baselines.md`` suggests the official formula with a guard):
+Guards (the rule is undefined there; amref keeps the official formula and adds a guard):
 a **one-entry block** has no standard deviation (the code gets σ = 0 and G = ‖g‖/ε ≈ 1e8|g|); amref
 uses G = 1 for it, i.e. plain momentum SGD. A block whose first gradient is exactly zero gets G = 0
 and then moves only by decay, as in the code. The g-SNR of each block is kept in the state (``snr``).
 
-=======  ===========  ==========================================
-symbol   code         meaning
-=======  ===========  ==========================================
-G_i      ``snr``      frozen g-SNR of block i (0-d arrays)
-m_t      ``buffer``   momentum buffer
+=======  ============  ==========================================
+symbol   code          meaning
+=======  ============  ==========================================
+G_i      ``snr``       frozen g-SNR of block i (0-d arrays)
+m_t      ``buffer``    momentum buffer
 μ        ``momentum``
-=======  ===========  ==========================================
+=======  ============  ==========================================
+
+Examples
+--------
+The first step from θ = (1, −2) with the gradient g = (0.5, −0.5):
+
+>>> import numpy as np
+>>> from amref import optim
+>>> params = [np.array([[1.0, -2.0]])]
+>>> grads = [np.array([[0.5, -0.5]])]
+>>> opt = optim.optimizer("sgd-sai", lr=0.1)
+>>> deltas, state = opt.update(grads, opt.init(params), params)
+>>> print(np.round(deltas[0], 4))
+[[-0.051  0.052]]
 """
 
 from __future__ import annotations

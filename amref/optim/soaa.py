@@ -1,4 +1,4 @@
-r"""SOAA (Vo & Vo, arXiv 2410.02293): Adam with a diagonal Fisher proxy and a trust radius (``baselines.md`` §20).
+r"""SOAA (Vo & Vo, arXiv 2410.02293): Adam with a diagonal Fisher proxy and a trust radius (``docs/optimizers/curvature.md``).
 
 **Uncertain rule.** No official code exists; this follows the only transcription found (junaidaliop/zij
 ``canon/math/soaa.md``) and fills its gaps with the most defensible reading, marked (★) below.
@@ -32,6 +32,19 @@ p_{t−1}  ``predicted``       previous predicted reduction
 c        ``radius_bound``    bound factor of the clip interval
 T        ``total_steps``     horizon of the clip interval
 =======  ==================  ==========================================
+
+Examples
+--------
+The first step from θ = (1, −2) with the gradient g = (0.5, −0.5):
+
+>>> import numpy as np
+>>> from amref import optim
+>>> params = [np.array([[1.0, -2.0]])]
+>>> grads = [np.array([[0.5, -0.5]])]
+>>> opt = optim.optimizer("soaa", lr=0.1)
+>>> deltas, state = opt.update(grads, opt.init(params), params, loss=1.0)
+>>> print(np.round(deltas[0], 4))
+[[-0.1  0.1]]
 """
 
 from __future__ import annotations

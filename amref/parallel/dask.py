@@ -227,7 +227,7 @@ class DaskRunner:
     Examples
     --------
     >>> from distributed import Client, LocalCluster                      # doctest: +SKIP
-    >>> with LocalCluster(n_workers=2, threads_per_worker=1) as cluster, Client(cluster) as client:
+    >>> with LocalCluster(n_workers=2, threads_per_worker=1) as cluster, Client(cluster) as client:  # doctest: +SKIP
     ...     solver = DaskRunner(client).solver(amref.get_solver("pdadmm"))
     ...     result = amref.minimize(solver, problem, data, options, max_iter=50)
     """

@@ -34,15 +34,15 @@ Each layer's linear term enters φ as ``(w/2)‖t − W a − b‖²`` with weig
 l < L, and w = ρ, t = z_L + u/ρ for l = L (the dual term completes the square). The W-, b- and a-updates
 are therefore one function each for every layer.
 
-Choices where the paper and the released code differ (``algorithms.md`` §2.8; defaults follow the paper):
+Choices where the paper and the released code differ (``docs/papers/dladmm.md``; defaults follow the paper):
 
 * ``nu`` and ``rho`` are separate; ``nu_equals_rho=True`` is the code's single parameter.
 * ``rho_schedule="paper"`` multiplies ρ by 10 every 100 iterations; ``"cost"`` is the code's rule
-  (×10, capped at ``rho_max``=0.1, after three consecutive rises of the training loss, also
+  (×10, capped at ``rho_max`` = 0.1, after three consecutive rises of the training loss, also
   multiplying θ₀, τ₀ by 10 when the hidden layers have ≥ 100 units).
 * The backtracking searches (Algorithms 2–5) are computed in closed form
   (:func:`~amref.solvers.subproblems.doubling_step`); they return what the literal doubling loop
-  returns, and no loop can run away (``reference-code.md`` §5 item 1).
+  returns, and no loop can run away (the released code's loops are unbounded).
 * ``bias_step="exact"`` (default) is the paper's b-model ``U(b;B)`` with the smallest B that
   majorises the *summed* penalty, B = wN; it is the exact block minimiser, i.e. the code's column
   mean. ``"paper-literal"`` takes B = ν (ρ for the last layer) as printed; with losses summed over N
@@ -56,6 +56,19 @@ Properties 1–2 (ρ > 2H) and the optimality identity ∇R(z_L) + u = 0 need on
 at :func:`init_state` (its z_L step would run, but nothing the paper proves would hold).
 
 Use :meth:`DlADMMOptions.released_code` for all of the code's choices at once.
+
+Examples
+--------
+>>> import numpy as np
+>>> import amref
+>>> from amref.solvers.dladmm import DlADMMOptions
+>>> data = amref.load_dataset("digits").subset(train_size=200, test_size=100)
+>>> problem = amref.MLP((64, 16, 10))
+>>> result = amref.minimize(amref.get_solver("dladmm"), problem, data, DlADMMOptions(rho=1.0, nu=1.0), max_iter=5)
+>>> result.nit, result.success
+(5, True)
+>>> bool(np.all(np.diff(result.history["objective"]) <= 0))   # ρ > 2H: L_ρ never increases (Property 2)
+True
 """
 
 from __future__ import annotations
@@ -155,7 +168,7 @@ class DlADMMOptions(Options):
 
     @classmethod
     def released_code(cls, rho: float = 1e-6, **overrides) -> "DlADMMOptions":
-        """The authors' released code (``reference-code.md`` §1): ν = ρ, cost-triggered schedule capped at
+        """The authors' released code: ν = ρ, cost-triggered schedule capped at
         0.1 with θ₀, τ₀ ×10, exact bias step, FISTA η = 4, tolerance 1e-3, 500 iterations."""
         values = dict(
             rho=rho,
@@ -248,7 +261,7 @@ def update_u(u, z_last, m_last, rho):
 
 # ----------------------------------------------------------------------------- the iteration
 def init_state(problem: MLP, data, params: Params, options: DlADMMOptions) -> DlADMMState:
-    """Initial variables (``algorithms.md`` §1): z_l, a_l from a forward pass, z_L = ±1 from the labels, u = 0.
+    """Initial variables (as in the released codes): z_l, a_l from a forward pass, z_L = ±1 from the labels, u = 0.
 
     Raises ``ValueError`` for a non-ReLU network or a loss without a Lipschitz gradient (the hinge).
     """

@@ -2,8 +2,7 @@ r"""Greedy layer-wise training: train a shallow network, then grow it and train 
 pdADMM-G Sec 4.4 / 5.4).
 
 The papers train "a shallow network with the first few layers, then add layers step by step". The
-released codes do it in fixed stages (``algorithms.md`` §4.5 item 5, §5.5 item 6,
-``reference-code.md`` §3–4):
+released codes do it in fixed stages:
 
 * pdADMM: a 5-layer net, then the 10-layer net (layers 1–4 kept, the trained output layer discarded).
 * pdADMM-G: 2 layers (200 iterations) → 5 layers (10) → 10 layers (200).

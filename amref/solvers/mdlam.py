@@ -44,8 +44,8 @@ s^k, ω^k   ``s``         Nesterov sequence; ω is recomputed from s each iterat
            ``tau0``
 =========  ============  ====================================================================================
 
-Where amref differs from the paper or the code (``algorithms.md`` §3.6, ``reference-code.md`` §2)
--------------------------------------------------------------------------------------------------
+Where amref differs from the paper or the code (``docs/papers/mdlam.md``)
+-------------------------------------------------------------------------
 * **The extrapolation really extrapolates.** In the released code it is a no-op (``X_old`` is assigned
   before it is used and ``t_old`` is never updated), so the code runs the non-accelerated monotone scheme;
   ``extrapolation=False`` reproduces that. ``safeguard=False`` gives DLAM.
@@ -56,7 +56,7 @@ Where amref differs from the paper or the code (``algorithms.md`` §3.6, ``refer
   discarded), so the guarantee does not depend on the inner solver's tolerance.
 * **Biases.** The paper's network has none; amref's MLP (and the code) has them. They are updated after
   W_l by the exact block minimiser (the code's column mean; the code forgets b_2 and updates b_3 twice,
-  ``reference-code.md`` §5 item 8 — fixed). ``update_bias=False`` keeps b at its initial value (pass zero
+  fixed here). ``update_bias=False`` keeps b at its initial value (pass zero
   biases for the paper's bias-free model).
 * Backtracking on W is closed form (:func:`~amref.solvers.subproblems.doubling_step`); the a-step projects
   onto the band before the test, so it runs the literal doubling loop with the cheap exact test
@@ -70,6 +70,19 @@ Where amref differs from the paper or the code (``algorithms.md`` §3.6, ``refer
   z_L step in closed form).
 * With the ε schedule the band shrinks between iterations, so the previous a can leave the new band and F
   (which is ``+∞`` outside it) is monotone only for a fixed ε; diagnostics report ``band_violation``.
+
+Examples
+--------
+>>> import numpy as np
+>>> import amref
+>>> from amref.solvers.mdlam import MDLAMOptions
+>>> data = amref.load_dataset("digits").subset(train_size=200, test_size=100)
+>>> problem = amref.MLP((64, 16, 10))
+>>> result = amref.minimize(amref.get_solver("mdlam"), problem, data, MDLAMOptions(), max_iter=5)
+>>> result.nit, result.success
+(5, True)
+>>> bool(np.all(np.diff(result.history["objective"]) <= 0))   # the penalised objective F does not increase (Lemma 2)
+True
 """
 
 from __future__ import annotations
@@ -166,7 +179,7 @@ class MDLAMOptions(Options):
 
     @classmethod
     def released_code(cls, rho: float = 1e-3, **overrides) -> "MDLAMOptions":
-        """The mDLAM code (``reference-code.md`` §2): no effective extrapolation, μ = 0.05, band shrunk by
+        """The mDLAM code: no effective extrapolation, μ = 0.05, band shrunk by
         1e-9, at most 10 doublings, FISTA η = 4, tolerance 1e-4, ≤ 500 iterations."""
         values = dict(
             rho=rho, extrapolation=False, weight_decay=0.05, band_tol=1e-9, max_doublings=10,

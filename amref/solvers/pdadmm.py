@@ -28,8 +28,8 @@ Gauss–Seidel across block types; m_l = W_l p_l + b_l 1ᵀ)::
                   uses the right neighbour's **new** p^{k+1}_{l+1}
     u_l  (l < L)  u⁺ = u + ρ(p^{k+1}_{l+1} − q^{k+1}_l)                                            (step 6)
 
-("step n" is the n-th update of Algorithm 1 in the order above, ``algorithms.md`` §4.2; the
-displayed-equation numbers of the paper are not recorded in the spec. pdADMM-G's Appendix A has the
+("step n" is the n-th update of Algorithm 1 in the order above; the
+displayed-equation numbers of the paper were not recorded for this implementation. pdADMM-G's Appendix A has the
 same formulas; pdADMM-G-Q's Appendix B changes only step 1.)
 
 =========  ==================  ========================================================================
@@ -64,8 +64,8 @@ worker and only exchange the boundary arrays between neighbours::
 the previous iteration (the primal half never changes them), every dual update reads the new p. The
 hyperparameters that change during a run (ρ, ν) are passed as arguments, not stored in the blocks.
 
-Choices where the paper and the code differ (``algorithms.md`` §4.5, §5.5; defaults are the paper's)
-------------------------------------------------------------------------------------------------------
+Choices where the paper and the code differ (``docs/papers/pdadmm.md``; defaults are the paper's)
+-------------------------------------------------------------------------------------------------
 * ``nu`` and ``rho`` are separate (paper); ``nu_equals_rho=True`` is the code's single parameter. The
   papers' accuracy experiments use ρ = ν = 1e-4 (the default), which violates Lemma 1's ρ > 4ν; the
   convergence experiments use ν = ρ = 0.1 (pdADMM) and ν = 0.01, ρ = 1 (pdADMM-G).
@@ -78,7 +78,7 @@ Choices where the paper and the code differ (``algorithms.md`` §4.5, §5.5; def
   majoriser for N > 1 samples and diverges for N > 2); ``"paper-literal"`` keeps it for checking
   (the same resolution as dlADMM's ``bias_step``).
 * ``z_compare="full"`` picks the ReLU branch on the full z-objective including the proximal term; the
-  code drops the proximal term from the comparison (``"without_prox"``, ``reference-code.md`` §5 item 6),
+  code drops the proximal term from the comparison (``"without_prox"``),
   which breaks the descent argument of Lemma 1.
 * z_L is solved by FISTA with the safe step 1/H = 2 (code: η = 4) or exact per-column Newton.
 * **Losses.** The papers use the cross-entropy; the z_L step only needs the prox of R and Lemma 1 asks no
@@ -97,6 +97,19 @@ Choices where the paper and the code differ (``algorithms.md`` §4.5, §5.5; def
 * The initial p_l (a forward pass) is not in Δ; the first quantized p-step projects it. β_ρ is finite
   (and, for ρ > 4ν, non-increasing) from the first iteration on. Diagnostics report L_ρ as
   ``objective`` (= β_ρ whenever ``off_grid`` is 0).
+
+Examples
+--------
+>>> import numpy as np
+>>> import amref
+>>> from amref.solvers.pdadmm import PdADMMOptions
+>>> data = amref.load_dataset("digits").subset(train_size=200, test_size=100)
+>>> problem = amref.MLP((64, 16, 10))
+>>> result = amref.minimize(amref.get_solver("pdadmm"), problem, data, PdADMMOptions(rho=0.5, nu=0.1), max_iter=5)
+>>> result.nit, result.success
+(5, True)
+>>> bool(np.all(np.diff(result.history["objective"]) <= 0))   # ρ > 4ν: L_ρ never increases (Lemma 1)
+True
 """
 
 from __future__ import annotations
@@ -227,7 +240,7 @@ class PdADMMOptions(Options):
 
     @classmethod
     def released_code(cls, rho: float = 1e-4, **overrides) -> "PdADMMOptions":
-        """The pdADMM code (``reference-code.md`` §3): ν = ρ = 1e-4 fixed, τ₀ = θ₀ = 10 (uncapped), exact
+        """The pdADMM code: ν = ρ = 1e-4 fixed, τ₀ = θ₀ = 10 (uncapped), exact
         bias step, z branch chosen without the proximal term, FISTA η = 4, tol 1e-3, ≤ 500 iterations."""
         values = dict(
             rho=rho, nu=rho, nu_equals_rho=True, p_step0=10.0, W_step0=10.0, max_doublings=None,
@@ -470,7 +483,7 @@ def layer_diagnostics(
 
 # ----------------------------------------------------------------------------- the iteration
 def init_state(problem: MLP, data, params: Params, options: PdADMMOptions) -> PdADMMState:
-    """Initial variables (``algorithms.md`` §1): z_l, q_l = f(z_l), p_{l+1} = q_l from a forward pass,
+    """Initial variables (as in the released codes): z_l, q_l = f(z_l), p_{l+1} = q_l from a forward pass,
     z_L per ``zl_init`` (±1 from the labels by default), u = 0."""
     if problem.activation != "relu":
         raise ValueError("pdADMM is implemented for ReLU hidden layers")

@@ -13,10 +13,24 @@ Both are :mod:`amref.solvers.pdadmm` — same problem, same Algorithm 1, same co
   with the backtracking test on the projected point (:func:`amref.solvers.pdadmm.update_p`); the monotone
   quantity is β_ρ = L_ρ + Σ I_Δ(p_l). Lemma 1 (ρ > 4ν) covers both.
 
-``released_code()`` of each class gives that repository's choices (``reference-code.md`` §4): ν = ρ,
+``released_code()`` of each class gives that repository's choices (``docs/papers/pdadmm_g.md``): ν = ρ,
 τ₀ = θ₀ = 20 with at most 10 doublings, FISTA η = 4 with ≤ 50 iterations, the z branch compared without
 the proximal term, weight decay μ, the cost-triggered ρ schedule; for -G-Q additionally q (not p)
 quantized on ``linspace(−1, 2, 1000)`` (:data:`~amref.quantize.CODE_LEVELS`).
+
+Examples
+--------
+>>> import numpy as np
+>>> import amref
+>>> from amref.solvers.pdadmm_g import PdADMMGQOptions
+>>> data = amref.load_dataset("digits").subset(train_size=200, test_size=100)
+>>> result = amref.minimize(amref.get_solver("pdadmm-g-q"), amref.MLP((64, 16, 10)), data,
+...                         PdADMMGQOptions(rho=0.5, nu=0.1), max_iter=5)
+>>> bool(np.all(np.diff(result.history["objective"]) <= 0))   # ρ > 4ν: β_ρ never increases
+True
+>>> p = result.state.blocks[1].p                               # layer 2's input lies on Δ
+>>> bool(np.all(p == np.round(p))) and float(p.min()) >= -1 and float(p.max()) <= 20
+True
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ r"""Closed forms and bounded inner solvers shared by the AM solvers.
 name                what it solves
 ==================  ===================================================================================
 doubling_step       the backtracking search "t ← t·γ̄ until φ(X⁺) ≤ φ(X₀)+⟨G,X⁺−X₀⟩+t/2‖X⁺−X₀‖²",
-                    X⁺ = X₀ − G/t, **in closed form** for a quadratic φ (spec README): the test holds
+                    X⁺ = X₀ − G/t, **in closed form** for a quadratic φ: the test holds
                     exactly when t ≥ ⟨G, H G⟩/‖G‖², so the accepted t is the first t₀γ̄ᵏ above that
                     threshold. No loop, and the caller supplies ⟨G,HG⟩ from a product it needs anyway.
 doubling_search     the literal loop above, bounded, kept as the reference the closed form is tested
@@ -240,8 +240,7 @@ def relu_prox(
         Proximal centre (required when δ > 0).
     compare
         ``"full"`` compares the branches on the whole objective. ``"without_prox"`` reproduces the
-        pdADMM / pdADMM-G code, which drops the δ term from the comparison (``reference-code.md``
-        §5 item 6).
+        pdADMM / pdADMM-G code, which drops the δ term from the comparison.
 
     The Numba kernel replaces the array-API code for NumPy arrays as :func:`amref.kernels.use_jit` says.
     """
@@ -293,7 +292,7 @@ class ZLOptions(Options):
     fista_step : float
         FISTA step η. Default 1/H = 2, the largest step the convergence theory allows
         (H = 1/2 is the Lipschitz constant of ∇R). The released codes use η = 4, which is not
-        provably safe (``reference-code.md`` §5 item 5).
+        provably safe.
     fista_max_iter : int
         FISTA iteration cap (codes: dlADMM/mDLAM/pdADMM 500, pdADMM-G 50).
     fista_tol : float
