@@ -254,7 +254,7 @@ class RunCheckpoint:
             self.save(state, history, nit)
 
     def describe(self) -> str:
-        """``"run.npz (iteration 10)"`` or ``"none"``."""
+        """The last checkpoint written, as ``"PATH (iteration N)"``, or ``"none"``."""
         return "none" if self.last_nit is None else f"{self.path} (iteration {self.last_nit})"
 
 
