@@ -1,7 +1,7 @@
 """Every optimizer converges on a small convex quadratic and on Rosenbrock, and trains a small MLP.
 
 Settings per optimizer (learning rate, schedule, budget) were tuned once; sign-based and trust-ratio
-methods need a decaying learning rate to settle (``baselines.md`` §27 item 3). AdaFisher has no
+methods need a decaying learning rate to settle (a constant one makes them oscillate). AdaFisher has no
 Kronecker factors on these problems, so it runs with F̃ = 1 (momentum SGD with its bias correction);
 AdAdaGrad without its batch controller is AdaGrad-Norm.
 """

@@ -2,7 +2,7 @@
 
 Two kinds of known values:
 
-* first steps in closed form (``baselines.md`` §27 item 1): the numbers follow from the rule in one
+* first steps in closed form: the numbers follow from the rule in one
   line, and they are where implementations differ (ε placement, bias correction, decay style);
 * three-step traces against a plain NumPy transcription of each module's algorithm box, written
   independently here, on a weight block and a bias block with the bias excluded from decay.
