@@ -34,7 +34,8 @@ Algorithm (MAC, quadratic-penalty version; one driver iteration = one W-step and
 The labels M1–M6 are ours: the paper's PDF was not re-read for this implementation (the scheme, E_Q,
 the W/Z split, the path μ → ∞, the stopping rule and the augmented-Lagrangian variant are restated from
 memory of the paper and of ParMAC, Carreira-Perpiñán & Alizadeh 2016), so its equation numbers and its
-experimental μ values are not quoted. The paper's experiments use sigmoid units and the squared loss;
+experimental μ values are not quoted (``docs/papers/mac.md``: the problem, every step, the claims and
+the latest measurement). The paper's experiments use sigmoid units and the squared loss;
 ``SOLVER.paper_loss`` is therefore ``"squared"``, and every amref loss and activation works.
 
 **Inner solver.** Each of M2–M4 is a smooth (or piecewise smooth) least-squares-like block solved by a
