@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="greedy layer-wise training: shallow nets first, then add layers (pdADMM §III, "
                         "pdADMM-G §IV); the papers' stage schedule where one exists, else depths 2, 5, L; "
                         "--iters per stage")
-    t.add_argument("--preset", default="paper",
+    t.add_argument("--preset", default=None,
                    help="'paper' (default), 'code' (the authors' released-code choices), or for a gradient "
                         "baseline one of the papers' baseline settings (see 'amref list')")
     t.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
@@ -98,9 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--init", default=None, metavar="FILE.npz", help="start from these weights (W1..WL, b1..bL)")
     t.add_argument("--save-weights", default=None, metavar="FILE.npz", help="write the final weights")
     t.add_argument("--out", default=None, metavar="RUN.json", help="write the run record as JSON")
-    t.add_argument("--checkpoint", default=None, metavar="FILE.npz", help="checkpoint file (atomic)")
+    t.add_argument("--checkpoint", default=None, metavar="FILE.npz",
+                   help="checkpoint file (atomic; may be the --resume file, which the run then continues); "
+                        "without it, an interrupted run with --out saves its state beside RUN.json as RUN.ckpt.npz")
     t.add_argument("--checkpoint-every", type=int, default=0, help="checkpoint period in iterations (0: at the end)")
-    t.add_argument("--resume", default=None, metavar="FILE.npz", help="continue from a checkpoint")
+    t.add_argument("--resume", default=None, metavar="FILE.npz",
+                   help="continue from a checkpoint of the same solver, network and data, with its options "
+                        "(flags that would change them are refused)")
     t.add_argument("--threads", type=int, default=None,
                    help="limit BLAS and Numba threads (useful on shared or oversubscribed machines)")
     t.add_argument("--eval-every", type=int, default=1,
@@ -116,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--workers", type=int, default=None, help="--runner dask: start a local cluster of N workers")
     t.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="--runner dask: use a running dask scheduler instead, e.g. tcp://host:8786")
+    t.add_argument("--connect-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="--scheduler: seconds to wait for the scheduler to answer (default 10)")
 
     p = sub.add_parser("plot", help="plot convergence and accuracy curves of JSON run records")
     p.add_argument("runs", nargs="+", metavar="RUN.json")
@@ -167,11 +173,13 @@ def _set_option(options: Any, key: str, value: Any, origin: str) -> Any:
     return dataclasses.replace(options, **{head: _coerce(type(options), fields[head], value, key)})
 
 
-def build_options(solver: Any, args: argparse.Namespace) -> Any:
-    """The solver's options from the preset, the named flags and ``--option`` pairs (validated)."""
+def build_options(solver: Any, args: argparse.Namespace, base: Any = None) -> Any:
+    """The solver's options from the preset (or ``base``), the named flags and ``--option`` pairs (validated)."""
     cls = solver.options_class
     try:
-        if args.preset == "paper":
+        if base is not None:
+            options = base
+        elif args.preset in (None, "paper"):
             options = cls()
         elif args.preset == "code":
             if not hasattr(cls, "released_code"):
@@ -223,7 +231,7 @@ def _hidden(text: str | None) -> tuple[int, ...]:
 # ----------------------------------------------------------------------------- train
 def cmd_train(args: argparse.Namespace) -> int:
     import amref
-    from amref import kernels, parallel
+    from amref import kernels, parallel, runguard
     from amref.backend import device as array_device
     from amref.backend import get_namespace
     from amref.problem import MLP, load_params, save_params
@@ -232,10 +240,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     iters = 50 if args.iters is None else args.iters
     if iters < 1:
         raise CLIError(f"--iters must be a positive integer, got {iters}")
-    for flag in ("train_size", "test_size", "checkpoint_every", "print_every", "threads", "workers", "eval_every"):
+    for flag in ("train_size", "test_size", "checkpoint_every", "print_every", "threads", "workers", "eval_every",
+                 "seed"):
         v = getattr(args, flag)
-        if v is not None and v < (0 if flag == "checkpoint_every" else 1):
-            raise CLIError(f"--{flag.replace('_', '-')} must be positive, got {v}")
+        if v is not None and v < (0 if flag in ("checkpoint_every", "seed") else 1):
+            raise CLIError(f"--{flag.replace('_', '-')} must be {'>= 0' if flag == 'seed' else 'positive'}, got {v}")
+    if not (math.isfinite(args.connect_timeout) and args.connect_timeout > 0):
+        raise CLIError(f"--connect-timeout must be a positive number of seconds, got {args.connect_timeout}")
+    saves_on_interrupt = _check_paths(args)
     hidden = _hidden(args.hidden)
     solver = amref.get_solver(args.solver)
     try:
@@ -243,6 +255,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
     options = None if args.resume else build_options(solver, args)
+    if args.resume and args.greedy:
+        raise CLIError("--greedy does not support --checkpoint/--resume (each stage is a separate run)")
     xp = get_namespace(args.backend)
 
     load_kwargs: dict[str, Any] = dict(data_dir=args.data_dir, download=not args.no_download,
@@ -258,6 +272,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not os.path.exists(args.init):
             raise CLIError(f"--init: no such file {args.init!r}")
         params = load_params(args.init, problem, xp=xp, device=array_device(data.x_train), dtype=args.dtype)
+    resumed_options = _resume_options(solver, problem, data, args) if args.resume else None
 
     if args.tol is not None and not (math.isfinite(args.tol) and args.tol >= 0):
         raise CLIError(f"--tol must be a finite number >= 0, got {args.tol}")
@@ -266,8 +281,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     progress = None if args.quiet else ProgressTable(iters, every=args.print_every, banner=banner)
     t0 = time.perf_counter()
     try:
-        with _thread_limit(args.threads), kernels.use_jit(False if args.no_jit else None), \
-                parallel.open_runner(args.runner, workers=args.workers, scheduler=args.scheduler) as runner:
+        with runguard.stop_on_signals() as stop, _thread_limit(args.threads), \
+                kernels.use_jit(False if args.no_jit else None), \
+                parallel.open_runner(args.runner, workers=args.workers, scheduler=args.scheduler,
+                                     connect_timeout=args.connect_timeout) as runner:
             solver = runner.solver(solver)
             if args.greedy:
                 result = _train_greedy(solver, problem, data, options, iters, params, args, progress)
@@ -277,6 +294,10 @@ def cmd_train(args: argparse.Namespace) -> int:
                     init_scheme=args.init_scheme, callback=progress, checkpoint=args.checkpoint,
                     checkpoint_every=args.checkpoint_every, resume=args.resume, eval_every=args.eval_every,
                     tol=args.tol)
+            if result.status is amref.Status.INTERRUPTED and saves_on_interrupt and result.state is not None:
+                runguard.save_interrupted(saves_on_interrupt, solver, problem, data, options or resumed_options,
+                                          result)
+                result.checkpoint = {"path": saves_on_interrupt, "nit": result.nit}
     finally:
         if progress is not None:
             progress.close()
@@ -296,10 +317,59 @@ def cmd_train(args: argparse.Namespace) -> int:
     if result.status is amref.Status.DIVERGED:
         return EXIT_DIVERGED
     if result.status is amref.Status.INTERRUPTED:
-        return EXIT_INTERRUPTED
+        where = [f"checkpoint {result.checkpoint['path']} (iteration {result.checkpoint['nit']})"
+                 if result.checkpoint else "no checkpoint (no --checkpoint or --out)"]
+        where.append(f"run record {args.out}" if args.out else "no run record (no --out)")
+        print(f"amref: interrupted{' by ' + stop.name if stop.name else ''} after iteration {result.nit}; "
+              f"{', '.join(where)}", file=sys.stderr)
+        return stop.exit_status if stop.signum is not None else EXIT_INTERRUPTED
     if result.status is amref.Status.STATE_LOST:
         return EXIT_FAILURE
     return 0
+
+
+def _check_paths(args: argparse.Namespace) -> str | None:
+    """Check every output before anything runs; the checkpoint an interrupted run writes (None: none)."""
+    from amref import runguard
+
+    on_interrupt = args.checkpoint
+    if on_interrupt is None and args.out and not args.greedy:
+        on_interrupt = runguard.interrupted_checkpoint_path(args.out)
+    outputs = {"--out": args.out, "--save-weights": args.save_weights, "--checkpoint": args.checkpoint}
+    if on_interrupt is not None and args.checkpoint is None:
+        outputs["the interrupt checkpoint (beside --out)"] = on_interrupt
+    try:
+        runguard.check_outputs(outputs, {"--resume": args.resume, "--init": args.init},
+                               may_overwrite={"--checkpoint": "--resume",
+                                              "the interrupt checkpoint (beside --out)": "--resume"})
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    return None if args.checkpoint else on_interrupt
+
+
+_OPTION_FLAGS = ("rho", "nu", "lr", "weight_decay", "batch_size", "quantize", "zl_solver")
+
+
+def _resume_options(solver: Any, problem: Any, data: Any, args: argparse.Namespace) -> Any:
+    """The checkpoint's options, after checking it resumes this run; flags that would change them are refused."""
+    from amref import runguard
+
+    try:
+        saved = runguard.resume_point(args.resume, solver=solver.name, widths=problem.widths, data=data)
+    except FileNotFoundError as exc:
+        raise CLIError(str(exc)) from None
+    except ValueError as exc:
+        raise CLIError(f"--resume {exc}") from None
+    given = [f"--{f.replace('_', '-')}" for f in _OPTION_FLAGS if getattr(args, f) is not None]
+    given += [f"--option {pair}" for pair in args.option] + ([f"--preset {args.preset}"] if args.preset else [])
+    if not given:
+        return saved
+    wanted = build_options(solver, args, base=None if args.preset else saved)
+    changes = runguard.option_differences(saved, wanted)
+    if changes:
+        raise CLIError(f"--resume continues with the checkpoint's options, but {' '.join(given)} would change "
+                       f"{'; '.join(changes)} (drop the flags, or start a new run)")
+    return saved
 
 
 def _train_greedy(solver, problem, data, options, iters, params, args, progress):
