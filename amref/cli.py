@@ -16,6 +16,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import sys
 import time
 import typing
@@ -46,7 +47,12 @@ class CLIError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (no usage dump)."""
+    """argparse with one-line errors (no usage dump); ``-1e-6`` and ``-inf`` are values, not flags."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$",
+                                                   re.IGNORECASE)
 
     def error(self, message: str) -> typing.NoReturn:  # noqa: D401
         self.exit(EXIT_USAGE, f"amref: error: {message} (see '{self.prog} --help')\n")
@@ -125,8 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plot", help="plot convergence and accuracy curves of JSON run records")
     p.add_argument("runs", nargs="+", metavar="RUN.json")
-    p.add_argument("-o", "--output", default="amref-curves.png", help="PNG file to write")
+    p.add_argument("-o", "--output", default="amref-curves.png", help="image file to write (.png added when the name has no extension)")
     p.add_argument("--title", default=None)
+    p.add_argument("--label", action="append", default=None, metavar="TEXT",
+                   help="legend label of each run, in order (repeat once per run)")
 
     ls = sub.add_parser("list", help="list solvers and datasets, or one solver's options")
     ls.add_argument("--options", default=None, metavar="NAME",
@@ -416,11 +424,14 @@ def _thread_limit(threads: int | None):
 
 # ----------------------------------------------------------------------------- plot, list
 def cmd_plot(args: argparse.Namespace) -> int:
-    from amref.plotting import load_run, plot_runs
+    from amref.plotting import load_run, plot_runs, run_labels
 
     runs = [load_run(path) for path in args.runs]
-    plot_runs(runs, args.output, title=args.title)
-    print(f"amref: wrote {args.output}")
+    if args.label and len(args.label) != len(runs):
+        raise CLIError(f"--label given {len(args.label)} times for {len(runs)} runs (one per run)")
+    labels = args.label or run_labels(runs, args.runs)
+    written = plot_runs(runs, args.output, title=args.title, labels=labels)
+    print(f"amref: wrote {written}")
     return 0
 
 
