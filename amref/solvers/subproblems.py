@@ -287,7 +287,7 @@ def relu_prox(
     xp = namespace(m, a, z_prev)
     if delta == 0:
         z_prev = None
-    kernel = kernels.relu_prox(xp)
+    kernel = kernels.relu_prox(xp, size=math.prod(m.shape))
     if kernel is not None:
         return kernel(m, a, alpha, beta, z_prev, delta, compare == "full")
     return relu_prox_xp(m, a, alpha=alpha, beta=beta, z_prev=z_prev, delta=delta, compare=compare)
