@@ -252,7 +252,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                  "seed"):
         v = getattr(args, flag)
         if v is not None and v < (0 if flag in ("checkpoint_every", "seed") else 1):
-            raise CLIError(f"--{flag.replace('_', '-')} must be {'>= 0' if flag == 'seed' else 'positive'}, got {v}")
+            raise CLIError(f"--{flag.replace('_', '-')} must be "
+                           f"{'>= 0' if flag in ('seed', 'checkpoint_every') else 'positive'}, got {v}")
     if not (math.isfinite(args.connect_timeout) and args.connect_timeout > 0):
         raise CLIError(f"--connect-timeout must be a positive number of seconds, got {args.connect_timeout}")
     saves_on_interrupt = _check_paths(args)
