@@ -266,6 +266,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     options = None if args.resume else build_options(solver, args)
     if args.resume and args.greedy:
         raise CLIError("--greedy does not support --checkpoint/--resume (each stage is a separate run)")
+    if args.resume and args.init is not None:
+        raise CLIError("--init and --resume both give the starting point; give one")
     xp = get_namespace(args.backend)
 
     load_kwargs: dict[str, Any] = dict(data_dir=args.data_dir, download=not args.no_download,
@@ -290,7 +292,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     progress = None if args.quiet else ProgressTable(iters, every=args.print_every, banner=banner)
     t0 = time.perf_counter()
     try:
-        with runguard.stop_on_signals() as stop, _thread_limit(args.threads), \
+        with runguard.stop_on_signals() as stop, _quiet_floating_point(), _thread_limit(args.threads), \
                 kernels.use_jit(False if args.no_jit else None), \
                 parallel.open_runner(args.runner, workers=args.workers, scheduler=args.scheduler,
                                      connect_timeout=args.connect_timeout) as runner:
@@ -364,11 +366,15 @@ def _resume_options(solver: Any, problem: Any, data: Any, args: argparse.Namespa
     from amref import runguard
 
     try:
-        saved = runguard.resume_point(args.resume, solver=solver.name, widths=problem.widths, data=data)
+        saved, nit = runguard.resume_point(args.resume, solver=solver.name, widths=problem.widths, data=data)
     except FileNotFoundError as exc:
         raise CLIError(str(exc)) from None
     except ValueError as exc:
         raise CLIError(f"--resume {exc}") from None
+    iters = 50 if args.iters is None else args.iters
+    if iters < nit:
+        raise CLIError(f"--iters {iters} is below the {nit} iterations the checkpoint has done "
+                       "(--iters counts the total)")
     given = [f"--{f.replace('_', '-')}" for f in _OPTION_FLAGS if getattr(args, f) is not None]
     given += [f"--option {pair}" for pair in args.option] + ([f"--preset {args.preset}"] if args.preset else [])
     if not given:
@@ -395,6 +401,16 @@ def _train_greedy(solver, problem, data, options, iters, params, args, progress)
         progress.set_total(sum(s.iterations for s in stages))
     return greedy.train_greedy(solver, problem, data, options, stages=stages, params=params, seed=args.seed,
                                init_scheme=args.init_scheme, callback=progress, eval_every=args.eval_every)
+
+
+@contextlib.contextmanager
+def _quiet_floating_point():
+    """No NumPy overflow/invalid warnings during a run: the driver detects non-finite values itself and
+    ends the run with status ``diverged`` and one line saying so."""
+    import numpy as np
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        yield
 
 
 @contextlib.contextmanager

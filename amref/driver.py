@@ -111,6 +111,8 @@ def minimize(
     identity = None if checkpoint is None and resume is None else ckpt.dataset_identity(data)
     options, state, nit, history = _start(solver, problem, data, options, params, seed, init_scheme, resume,
                                           identity)
+    if nit > max_iter:
+        raise ValueError(f"{resume}: the checkpoint has done {nit} iterations, more than max_iter={max_iter}")
     saver = ckpt.RunCheckpoint(None if checkpoint is None else os.fspath(checkpoint), checkpoint_every,
                                solver.name, problem.widths, options, solver.export_state, dataset=identity)
     table = ProgressTable(max_iter, banner=_banner(solver, problem, data)) if verbose else None

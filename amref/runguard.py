@@ -171,8 +171,8 @@ def option_differences(old: Any, new: Any) -> list[str]:
     return [f"{key}: {a[key]!r} → {b[key]!r}" for key in a if a[key] != b.get(key)]
 
 
-def resume_point(path: str, *, solver: str, widths: tuple, data: Any) -> Any:
-    """The options of checkpoint ``path``, after checking it resumes this run.
+def resume_point(path: str, *, solver: str, widths: tuple, data: Any) -> tuple[Any, int]:
+    """``(options, nit)`` of checkpoint ``path``, after checking it resumes this run.
 
     Raises
     ------
@@ -183,6 +183,6 @@ def resume_point(path: str, *, solver: str, widths: tuple, data: Any) -> Any:
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f"--resume: no such file {path!r}")
-    options, _, _, _ = ckpt.restore_run(path, solver=solver, widths=widths, xp=np,
-                                        dataset=ckpt.dataset_identity(data))
-    return options
+    options, _, nit, _ = ckpt.restore_run(path, solver=solver, widths=widths, xp=np,
+                                          dataset=ckpt.dataset_identity(data))
+    return options, nit

@@ -340,3 +340,20 @@ def test_plot_labels_and_epoch_axis(tmp_path, monkeypatch, capsys):
     assert fig.axes[0].get_xlabel() == "epoch"
     assert main(["plot", a, b, "--label", "one", "-o", str(tmp_path / "p.png")]) == 2
     assert "--label given 1 times for 2 runs" in _err_line(capsys)
+
+
+def test_resume_refuses_a_shorter_run_and_a_second_starting_point(saved_run, capsys):
+    base = ["train", "--hidden", "8", "--quiet", "--train-size", "300", "--resume", str(saved_run)]
+    assert main([*base, "--iters", "2"]) == 2
+    assert "--iters 2 is below the 3 iterations the checkpoint has done" in _err_line(capsys)
+    assert main([*base, "--iters", "4", "--init", str(saved_run)]) == 2
+    assert "--init and --resume" in _err_line(capsys)
+
+
+def test_a_diverging_run_says_so_on_one_line(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert main(["train", "--solver", "adam", "--lr", "1e300", "--iters", "3", "--hidden", "8", "--quiet",
+                 "--out", str(out)]) == 3
+    captured = capsys.readouterr()
+    assert captured.err == "" and "diverged at iteration 1" in captured.out
+    assert json.loads(out.read_text())["status"] == "diverged"
