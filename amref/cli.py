@@ -329,7 +329,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         return EXIT_DIVERGED
     if result.status is amref.Status.INTERRUPTED:
         where = [f"checkpoint {result.checkpoint['path']} (iteration {result.checkpoint['nit']})"
-                 if result.checkpoint else "no checkpoint (no --checkpoint or --out)"]
+                 if result.checkpoint else "no checkpoint"]
         where.append(f"run record {args.out}" if args.out else "no run record (no --out)")
         print(f"amref: interrupted{' by ' + stop.name if stop.name else ''} after iteration {result.nit}; "
               f"{', '.join(where)}", file=sys.stderr)
