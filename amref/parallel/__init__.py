@@ -88,6 +88,8 @@ def probe_scheduler(address: str, timeout: float) -> None:
 
     try:
         scheme, location = parse_address(address)
+        if scheme not in ("tcp", "tls"):
+            return
         host, port = parse_host_port(location)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"--scheduler {address!r} is not an address like tcp://host:8786 ({exc})") from None
