@@ -170,6 +170,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
+    remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(path), suffix=os.path.splitext(path)[1], dir=directory)
     try:
         os.fchmod(fd, 0o666 & ~_umask())
@@ -267,9 +268,16 @@ def load(path: str | os.PathLike, xp: ModuleType, device: Any = None) -> dict[st
         meta = json.loads(str(arrays.pop(_META_KEY)[()]))
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"{path}: damaged checkpoint description ({exc})") from exc
+    if not isinstance(meta, dict) or "tree" not in meta:
+        raise CheckpointError(f"{path}: damaged checkpoint description (no tree of the saved values)")
     if meta.get("format") != FORMAT_VERSION:
         raise CheckpointError(f"{path}: checkpoint format {meta.get('format')} is not supported")
-    return unpack(arrays, meta["tree"], xp, device)
+    try:
+        return unpack(arrays, meta["tree"], xp, device)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: damaged checkpoint description ({type(exc).__name__}: {exc})") from None
 
 
 # ----------------------------------------------------------------------------- run checkpoints

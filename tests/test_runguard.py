@@ -357,3 +357,34 @@ def test_a_diverging_run_says_so_on_one_line(tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.err == "" and "diverged at iteration 1" in captured.out
     assert json.loads(out.read_text())["status"] == "diverged"
+
+
+@pytest.mark.parametrize("meta, words", [
+    ({"format": 1}, "no tree of the saved values"),
+    ([1, 2], "no tree of the saved values"),
+    ({"format": 1, "tree": {"__dict__": {"state": {"weird": 1}}}}, "unrecognised checkpoint node"),
+    ({"format": 1, "tree": {"__type__": "amref.solvers.dladmm:DlADMMOptions", "fields": {"nope": 1}}},
+     "unexpected keyword argument 'nope'"),
+    ({"format": 1, "tree": {"__type__": "amref.solvers.dladmm:DlADMMOptions"}}, "KeyError"),
+    ({"format": 1, "tree": {"__dict__": {"state": {"__array__": "s.gone"}}}}, "missing array 's.gone'"),
+])
+def test_a_damaged_description_is_one_line_naming_the_file(tmp_path, capsys, meta, words):
+    path = tmp_path / "bad.npz"
+    np.savez(path, __amref_meta__=np.array(json.dumps(meta)))
+    assert main(["train", "--iters", "2", "--hidden", "8", "--quiet", "--resume", str(path)]) == 2
+    line = _err_line(capsys)
+    assert str(path) in line and words in line, line
+
+
+def test_a_write_removes_the_temporaries_a_killed_writer_left(tmp_path):
+    """SIGKILL during a checkpoint write leaves its temporary; the next write of that file removes it."""
+    code = ("import os, signal, numpy as np\n"
+            "from amref import checkpoint as c\n"
+            "with c.atomic_open('c.npz') as f:\n"
+            "    f.write(b'partial'); f.flush(); os.kill(os.getpid(), signal.SIGKILL)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(REPO)))
+    assert proc.returncode == -signal.SIGKILL
+    left = [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+    assert len(left) == 1 and not (tmp_path / "c.npz").exists()
+    ckpt.atomic_savez(tmp_path / "c.npz", {"a": np.ones(1)})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.npz"]
