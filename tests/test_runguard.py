@@ -388,3 +388,15 @@ def test_a_write_removes_the_temporaries_a_killed_writer_left(tmp_path):
     assert len(left) == 1 and not (tmp_path / "c.npz").exists()
     ckpt.atomic_savez(tmp_path / "c.npz", {"a": np.ones(1)})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.npz"]
+
+
+def test_ctrl_c_to_a_dask_runs_process_group_still_saves(tmp_path):
+    """The terminal sends SIGINT to every process of the group, local dask workers included."""
+    pytest.importorskip("distributed")
+    code, _, err = _train_until_rows(tmp_path, ["--solver", "pdadmm", "--runner", "dask", "--workers", "2",
+                                                "--out", "run.json"], signal.SIGINT, rows=2, timeout=180)
+    assert code == 130, err
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("amref: interrupted by SIGINT")
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["status"] == "interrupted"
+    assert ckpt.load(tmp_path / "run.ckpt.npz", np)["nit"] == run["nit"] >= 2
