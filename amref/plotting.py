@@ -53,6 +53,8 @@ def _label(run: dict[str, Any], path: str | os.PathLike) -> str:
             bits.append(f"preset={argv[i + 1]}")
         elif isinstance(arg, str) and arg.startswith("--preset="):
             bits.append(f"preset={arg.partition('=')[2]}")
+    if run.get("status") in ("interrupted", "diverged", "state_lost", "stopped_by_callback"):
+        bits.append(f"({run['status']})")  # a curve that ends early says why
     return " ".join(bits) or os.path.basename(os.fspath(path))
 
 

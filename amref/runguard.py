@@ -6,7 +6,7 @@
 :func:`check_outputs`          before the first iteration: every output path writable, not a directory
                                or a special file, no two outputs on one file, none over an input; stale
                                temporaries of an earlier killed write removed
-:func:`stop_on_signals`        SIGINT and SIGTERM end a run the way a clean stop does (the driver's
+:func:`stop_on_signals`        SIGINT, SIGTERM, SIGHUP end a run the way a clean stop does (the driver's
                                ``INTERRUPTED`` path: last finite state checkpointed, run record written);
                                the exit status is 128 + the signal's number
 :func:`resume_point`           the checkpoint to resume, validated (solver, widths, dataset, a consistent
@@ -118,8 +118,10 @@ class Interrupt:
 
 
 @contextlib.contextmanager
-def stop_on_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[Interrupt]:
-    """Turn ``signals`` into ``KeyboardInterrupt`` (which :func:`amref.minimize` ends as ``INTERRUPTED``).
+def stop_on_signals(signals: tuple[int, ...] = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                                                   if hasattr(signal, name))) -> Iterator[Interrupt]:
+    """Turn ``signals`` (SIGINT, SIGTERM, and SIGHUP: the terminal closed) into ``KeyboardInterrupt``
+    (which :func:`amref.minimize` ends as ``INTERRUPTED``).
 
     Yields an :class:`Interrupt` that records the signal. Outside the main thread it does nothing.
     """

@@ -108,7 +108,7 @@ def _train_until_rows(tmp_path, extra, sig, rows=2, timeout=120):
     return proc.returncode, out, err
 
 
-@pytest.mark.parametrize("sig, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.parametrize("sig, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130), (signal.SIGHUP, 129)])
 def test_a_signal_ends_the_run_like_a_clean_stop(tmp_path, sig, status):
     code, out, err = _train_until_rows(tmp_path, ["--out", "run.json"], sig)
     assert code == status, err
@@ -337,6 +337,12 @@ def test_plot_labels_and_epoch_axis(tmp_path, monkeypatch, capsys):
     assert main(["plot", a, b, "--label", "one", "--label", "two", "-o", str(tmp_path / "p.png")]) == 0
     fig = figures[-1]
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["one", "two"]
+    from amref.plotting import load_run, run_labels
+
+    record = json.loads(open(b).read())
+    record["status"] = "interrupted"
+    (tmp_path / "c.json").write_text(json.dumps(record))
+    assert run_labels([load_run(a), load_run(tmp_path / "c.json")]) == ["adam rho=1 digits", "adam rho=1 lr=0.1 digits (interrupted)"]
     assert fig.axes[0].get_xlabel() == "epoch"
     assert main(["plot", a, b, "--label", "one", "-o", str(tmp_path / "p.png")]) == 2
     assert "--label given 1 times for 2 runs" in _err_line(capsys)
