@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import importlib
 import json
 import os
 import sys
 import tempfile
+import threading
 from types import ModuleType
 from typing import IO, Any, Iterator
 
@@ -35,7 +37,10 @@ __all__ = [
     "atomic_savez",
     "atomic_write_text",
     "CheckpointError",
+    "check_run_payload",
+    "dataset_identity",
     "load",
+    "remove_stale_temporaries",
     "pack",
     "save",
     "unpack",
@@ -139,17 +144,36 @@ def _resolve(name: str) -> type:
     return obj
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def _temporary_prefix(path: str) -> str:
+    """``.tmp-NAME.PID-``: a temporary of ``path`` written by process PID (see :func:`remove_stale_temporaries`)."""
+    return f".tmp-{os.path.basename(path)}.{os.getpid()}-"
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success fsync it and rename it over ``path``.
 
-    A crash, an exception or a full disk leaves ``path`` as it was and no temporary file behind.
+    A crash, an exception or a full disk leaves ``path`` as it was and no temporary file behind
+    (a process killed outright leaves one, which :func:`remove_stale_temporaries` removes). The file
+    gets the permissions a plain ``open`` would give it (0666 less the umask).
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=directory)
+    remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(path), suffix=os.path.splitext(path)[1], dir=directory)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
@@ -159,6 +183,46 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> list[str]:
+    """Remove the temporaries of ``path`` that killed writers left behind (their process no longer runs).
+
+    Returns
+    -------
+    list of str
+        The files removed.
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    head = f".tmp-{os.path.basename(path)}."
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        if not name.startswith(head):
+            continue
+        pid_text = name[len(head):].partition("-")[0]
+        if not pid_text.isdigit() or _process_runs(int(pid_text)):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(directory, name))
+            removed.append(os.path.join(directory, name))
+    return removed
+
+
+def _process_runs(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but belongs to someone else
+        return True
+    return True
 
 
 def atomic_savez(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
@@ -204,18 +268,65 @@ def load(path: str | os.PathLike, xp: ModuleType, device: Any = None) -> dict[st
         meta = json.loads(str(arrays.pop(_META_KEY)[()]))
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"{path}: damaged checkpoint description ({exc})") from exc
+    if not isinstance(meta, dict) or "tree" not in meta:
+        raise CheckpointError(f"{path}: damaged checkpoint description (no tree of the saved values)")
     if meta.get("format") != FORMAT_VERSION:
         raise CheckpointError(f"{path}: checkpoint format {meta.get('format')} is not supported")
-    return unpack(arrays, meta["tree"], xp, device)
+    try:
+        return unpack(arrays, meta["tree"], xp, device)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: damaged checkpoint description ({type(exc).__name__}: {exc})") from None
 
 
 # ----------------------------------------------------------------------------- run checkpoints
+def dataset_identity(data: Any) -> dict[str, Any]:
+    """What a run checkpoint records of its data: name, sizes, dtype and a content hash of the arrays.
+
+    ``data`` is an :class:`amref.data.Dataset` (read through its attributes ``name``, ``x_train``,
+    ``y_train``, ``x_test``, ``y_test``). The hash (BLAKE2b of the host bytes, shapes and dtypes) tells
+    MNIST from Fashion-MNIST and one subset from another of the same size.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    sizes: dict[str, Any] = {}
+    dtype = None
+    for split in ("x_train", "y_train", "x_test", "y_test"):
+        a = getattr(data, split, None)
+        if a is None:
+            sizes[split] = None
+            continue
+        host = np.ascontiguousarray(to_host(a))
+        dtype = dtype or str(host.dtype)
+        sizes[split] = list(host.shape)
+        digest.update(f"{split}{host.shape}{host.dtype.str}".encode())
+        digest.update(host.data)
+    return {"name": str(getattr(data, "name", "?")), "shapes": sizes, "dtype": dtype, "hash": digest.hexdigest()}
+
+
+def _identity_mismatch(saved: dict, current: dict) -> str | None:
+    """The first difference between two :func:`dataset_identity` records, in words (None: the same data)."""
+    if saved.get("name") != current.get("name"):
+        return f"dataset {saved.get('name')!r}, not {current.get('name')!r}"
+    if saved.get("dtype") != current.get("dtype"):
+        return f"dtype {saved.get('dtype')}, not {current.get('dtype')}"
+    for split in ("x_train", "x_test"):
+        a, b = (saved.get("shapes") or {}).get(split), (current.get("shapes") or {}).get(split)
+        if a != b:
+            what = lambda s: "none" if s is None else f"{s[1]} samples of {s[0]} features"  # noqa: E731
+            return f"{split[2:]} set of {what(a)}, not {what(b)}"
+    if saved.get("hash") != current.get("hash"):
+        return "other data of the same sizes (content hash differs)"
+    return None
+
+
 @dataclasses.dataclass
 class RunCheckpoint:
     """The checkpoints of one run: where, how often, and what was last written.
 
-    A run checkpoint holds the solver's name, the network's widths, the options, the state (or
-    ``export_state(state)`` for states that live elsewhere), the history and the iteration count.
+    A run checkpoint holds the solver's name, the network's widths, the options, the dataset's
+    identity (:func:`dataset_identity`), the state (or ``export_state(state)`` for states that live
+    elsewhere), the history and the iteration count.
 
     Attributes
     ----------
@@ -229,6 +340,8 @@ class RunCheckpoint:
         ``state -> state`` that :func:`save` can write (the dask runner's gather); None: the state.
     last_nit : int or None
         Iteration of the last checkpoint this run wrote (None: none yet).
+    dataset : dict or None
+        :func:`dataset_identity` of the run's data (None: not recorded).
     """
 
     path: str | None
@@ -238,6 +351,7 @@ class RunCheckpoint:
     options: Any
     export_state: Any = None
     last_nit: int | None = None
+    dataset: dict | None = None
 
     def save(self, state: Any, history: dict, nit: int) -> None:
         """Write the checkpoint now (no-op without a path)."""
@@ -245,7 +359,7 @@ class RunCheckpoint:
             return
         saved = state if self.export_state is None else self.export_state(state)
         save(self.path, {"solver": self.solver, "widths": list(self.widths), "options": self.options,
-                         "state": saved, "history": dict(history), "nit": nit})
+                         "state": saved, "history": dict(history), "nit": nit, "dataset": self.dataset})
         self.last_nit = nit
 
     def periodic(self, state: Any, history: dict, nit: int) -> None:
@@ -258,20 +372,115 @@ class RunCheckpoint:
         return "none" if self.last_nit is None else f"{self.path} (iteration {self.last_nit})"
 
 
+_REQUIRED = ("solver", "widths", "options", "state", "history", "nit")
+
+
 def restore_run(path: str | os.PathLike, *, solver: str, widths: tuple, xp: ModuleType,
-                device: Any = None) -> tuple[Any, Any, int, dict]:
+                device: Any = None, dataset: dict | None = None) -> tuple[Any, Any, int, dict]:
     """``(options, state, nit, history)`` of a run checkpoint, checked against the run that resumes it.
+
+    Parameters
+    ----------
+    path
+        The checkpoint.
+    solver, widths
+        The resuming run's solver name and network widths.
+    xp, device
+        Where the state's arrays go.
+    dataset : dict, optional
+        :func:`dataset_identity` of the resuming run's data; the checkpoint's must be the same.
 
     Raises
     ------
     CheckpointError
-        For another solver's or another network's checkpoint, or a file that is not one.
+        For another solver's, network's or dataset's checkpoint, a file that is not one, or one that
+        does not hold a consistent run (missing entries, a non-finite state, ``nit`` and history
+        lengths that disagree).
     """
-    saved = load(path, xp, device=device)
+    saved = check_run_payload(path, load(path, np))
     if saved.get("solver") != solver:
         raise CheckpointError(f"{path}: checkpoint of solver {saved.get('solver')!r}, not {solver!r}")
     if tuple(saved.get("widths", ())) != tuple(widths):
         raise CheckpointError(f"{path}: checkpoint for widths {saved.get('widths')}, not {tuple(widths)}")
-    nit = int(saved["nit"])
-    history = {key: list(values)[:nit] for key, values in saved["history"].items()}
-    return saved["options"], saved["state"], nit, history
+    if dataset is not None:
+        recorded = saved.get("dataset")
+        if not isinstance(recorded, dict):
+            raise CheckpointError(f"{path}: checkpoint does not record its dataset, so it cannot be checked "
+                                  "against this one")
+        mismatch = _identity_mismatch(recorded, dataset)
+        if mismatch is not None:
+            raise CheckpointError(f"{path}: checkpoint made on {mismatch}")
+    nit = saved["nit"]
+    state = _to_namespace(saved["state"], xp, device)
+    return saved["options"], state, nit, {key: list(values) for key, values in saved["history"].items()}
+
+
+def check_run_payload(path: str | os.PathLike, saved: Any) -> dict:
+    """``saved`` (a loaded run checkpoint, host arrays) if it describes a consistent run, else raise.
+
+    Checks: every entry a run checkpoint has, a non-negative integer ``nit``, every history column a
+    list of ``nit`` values, and finite arrays in the state.
+
+    Raises
+    ------
+    CheckpointError
+    """
+    if not isinstance(saved, dict):
+        raise CheckpointError(f"{path}: not a run checkpoint")
+    missing = [key for key in _REQUIRED if key not in saved]
+    if missing:
+        raise CheckpointError(f"{path}: not a run checkpoint (missing {', '.join(missing)})")
+    nit = saved["nit"]
+    if isinstance(nit, bool) or not isinstance(nit, int) or nit < 0:
+        raise CheckpointError(f"{path}: damaged checkpoint (iteration count {nit!r})")
+    history = saved["history"]
+    if not isinstance(history, dict):
+        raise CheckpointError(f"{path}: damaged checkpoint (history is not a table)")
+    for key, values in history.items():
+        if not isinstance(values, list) or len(values) != nit:
+            n = len(values) if isinstance(values, list) else "no"
+            raise CheckpointError(f"{path}: damaged checkpoint (history column {key!r} has {n} values, "
+                                  f"iteration count {nit})")
+    if nit and history.get("iteration", list(range(1, nit + 1))) != list(range(1, nit + 1)):
+        raise CheckpointError(f"{path}: damaged checkpoint (history iterations are not 1..{nit})")
+    bad = _first_non_finite(saved["state"], "state")
+    if bad is not None:
+        raise CheckpointError(f"{path}: the checkpoint's state holds NaN or inf ({bad}); not resumed")
+    return saved
+
+
+def _first_non_finite(x: Any, where: str) -> str | None:
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind in "fc" and not np.isfinite(x).all():
+            return where
+        return None
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        items = ((f.name, getattr(x, f.name)) for f in dataclasses.fields(x))
+    elif isinstance(x, tuple) and hasattr(x, "_fields"):
+        items = zip(x._fields, x)
+    elif isinstance(x, (list, tuple)):
+        items = ((str(i), v) for i, v in enumerate(x))
+    elif isinstance(x, dict):
+        items = x.items()
+    else:
+        return None
+    for name, value in items:
+        found = _first_non_finite(value, f"{where}.{name}")
+        if found is not None:
+            return found
+    return None
+
+
+def _to_namespace(x: Any, xp: ModuleType, device: Any) -> Any:
+    """``x`` (loaded with NumPy arrays) with its arrays moved to ``xp`` (types and nesting kept)."""
+    if isinstance(x, np.ndarray):
+        return from_host(x, xp, device=device)
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return type(x)(**{f.name: _to_namespace(getattr(x, f.name), xp, device) for f in dataclasses.fields(x)})
+    if isinstance(x, tuple) and hasattr(x, "_fields"):
+        return type(x)(*(_to_namespace(v, xp, device) for v in x))
+    if isinstance(x, (list, tuple)):
+        return type(x)(_to_namespace(v, xp, device) for v in x)
+    if isinstance(x, dict):
+        return {k: _to_namespace(v, xp, device) for k, v in x.items()}
+    return x

@@ -16,6 +16,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import sys
 import time
 import typing
@@ -46,7 +47,12 @@ class CLIError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (no usage dump)."""
+    """argparse with one-line errors (no usage dump); ``-1e-6`` and ``-inf`` are values, not flags."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$",
+                                                   re.IGNORECASE)
 
     def error(self, message: str) -> typing.NoReturn:  # noqa: D401
         self.exit(EXIT_USAGE, f"amref: error: {message} (see '{self.prog} --help')\n")
@@ -85,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="greedy layer-wise training: shallow nets first, then add layers (pdADMM §III, "
                         "pdADMM-G §IV); the papers' stage schedule where one exists, else depths 2, 5, L; "
                         "--iters per stage")
-    t.add_argument("--preset", default="paper",
+    t.add_argument("--preset", default=None,
                    help="'paper' (default), 'code' (the authors' released-code choices), or for a gradient "
                         "baseline one of the papers' baseline settings (see 'amref list')")
     t.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
@@ -98,9 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--init", default=None, metavar="FILE.npz", help="start from these weights (W1..WL, b1..bL)")
     t.add_argument("--save-weights", default=None, metavar="FILE.npz", help="write the final weights")
     t.add_argument("--out", default=None, metavar="RUN.json", help="write the run record as JSON")
-    t.add_argument("--checkpoint", default=None, metavar="FILE.npz", help="checkpoint file (atomic)")
+    t.add_argument("--checkpoint", default=None, metavar="FILE.npz",
+                   help="checkpoint file (atomic; may be the --resume file, which the run then continues); "
+                        "without it, an interrupted run with --out saves its state beside RUN.json as RUN.ckpt.npz")
     t.add_argument("--checkpoint-every", type=int, default=0, help="checkpoint period in iterations (0: at the end)")
-    t.add_argument("--resume", default=None, metavar="FILE.npz", help="continue from a checkpoint")
+    t.add_argument("--resume", default=None, metavar="FILE.npz",
+                   help="continue from a checkpoint of the same solver, network and data, with its options "
+                        "(flags that would change them are refused)")
     t.add_argument("--threads", type=int, default=None,
                    help="limit BLAS and Numba threads (useful on shared or oversubscribed machines)")
     t.add_argument("--eval-every", type=int, default=1,
@@ -116,11 +126,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--workers", type=int, default=None, help="--runner dask: start a local cluster of N workers")
     t.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="--runner dask: use a running dask scheduler instead, e.g. tcp://host:8786")
+    t.add_argument("--connect-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="--scheduler: seconds to wait for the scheduler to answer (default 10)")
 
     p = sub.add_parser("plot", help="plot convergence and accuracy curves of JSON run records")
     p.add_argument("runs", nargs="+", metavar="RUN.json")
-    p.add_argument("-o", "--output", default="amref-curves.png", help="PNG file to write")
+    p.add_argument("-o", "--output", default="amref-curves.png", help="image file to write (.png added when the name has no extension)")
     p.add_argument("--title", default=None)
+    p.add_argument("--label", action="append", default=None, metavar="TEXT",
+                   help="legend label of each run, in order (repeat once per run)")
 
     ls = sub.add_parser("list", help="list solvers and datasets, or one solver's options")
     ls.add_argument("--options", default=None, metavar="NAME",
@@ -167,11 +181,13 @@ def _set_option(options: Any, key: str, value: Any, origin: str) -> Any:
     return dataclasses.replace(options, **{head: _coerce(type(options), fields[head], value, key)})
 
 
-def build_options(solver: Any, args: argparse.Namespace) -> Any:
-    """The solver's options from the preset, the named flags and ``--option`` pairs (validated)."""
+def build_options(solver: Any, args: argparse.Namespace, base: Any = None) -> Any:
+    """The solver's options from the preset (or ``base``), the named flags and ``--option`` pairs (validated)."""
     cls = solver.options_class
     try:
-        if args.preset == "paper":
+        if base is not None:
+            options = base
+        elif args.preset in (None, "paper"):
             options = cls()
         elif args.preset == "code":
             if not hasattr(cls, "released_code"):
@@ -223,7 +239,7 @@ def _hidden(text: str | None) -> tuple[int, ...]:
 # ----------------------------------------------------------------------------- train
 def cmd_train(args: argparse.Namespace) -> int:
     import amref
-    from amref import kernels, parallel
+    from amref import kernels, parallel, runguard
     from amref.backend import device as array_device
     from amref.backend import get_namespace
     from amref.problem import MLP, load_params, save_params
@@ -232,10 +248,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     iters = 50 if args.iters is None else args.iters
     if iters < 1:
         raise CLIError(f"--iters must be a positive integer, got {iters}")
-    for flag in ("train_size", "test_size", "checkpoint_every", "print_every", "threads", "workers", "eval_every"):
+    for flag in ("train_size", "test_size", "checkpoint_every", "print_every", "threads", "workers", "eval_every",
+                 "seed"):
         v = getattr(args, flag)
-        if v is not None and v < (0 if flag == "checkpoint_every" else 1):
-            raise CLIError(f"--{flag.replace('_', '-')} must be positive, got {v}")
+        if v is not None and v < (0 if flag in ("checkpoint_every", "seed") else 1):
+            raise CLIError(f"--{flag.replace('_', '-')} must be "
+                           f"{'>= 0' if flag in ('seed', 'checkpoint_every') else 'positive'}, got {v}")
+    if not (math.isfinite(args.connect_timeout) and args.connect_timeout > 0):
+        raise CLIError(f"--connect-timeout must be a positive number of seconds, got {args.connect_timeout}")
+    saves_on_interrupt = _check_paths(args)
     hidden = _hidden(args.hidden)
     solver = amref.get_solver(args.solver)
     try:
@@ -243,6 +264,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
     options = None if args.resume else build_options(solver, args)
+    if args.resume and args.greedy:
+        raise CLIError("--greedy does not support --checkpoint/--resume (each stage is a separate run)")
+    if args.resume and args.init is not None:
+        raise CLIError("--init and --resume both give the starting point; give one")
     xp = get_namespace(args.backend)
 
     load_kwargs: dict[str, Any] = dict(data_dir=args.data_dir, download=not args.no_download,
@@ -258,6 +283,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not os.path.exists(args.init):
             raise CLIError(f"--init: no such file {args.init!r}")
         params = load_params(args.init, problem, xp=xp, device=array_device(data.x_train), dtype=args.dtype)
+    resumed_options = _resume_options(solver, problem, data, args) if args.resume else None
 
     if args.tol is not None and not (math.isfinite(args.tol) and args.tol >= 0):
         raise CLIError(f"--tol must be a finite number >= 0, got {args.tol}")
@@ -266,8 +292,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     progress = None if args.quiet else ProgressTable(iters, every=args.print_every, banner=banner)
     t0 = time.perf_counter()
     try:
-        with _thread_limit(args.threads), kernels.use_jit(False if args.no_jit else None), \
-                parallel.open_runner(args.runner, workers=args.workers, scheduler=args.scheduler) as runner:
+        with runguard.stop_on_signals() as stop, _quiet_floating_point(), _thread_limit(args.threads), \
+                kernels.use_jit(False if args.no_jit else None), \
+                parallel.open_runner(args.runner, workers=args.workers, scheduler=args.scheduler,
+                                     connect_timeout=args.connect_timeout) as runner:
             solver = runner.solver(solver)
             if args.greedy:
                 result = _train_greedy(solver, problem, data, options, iters, params, args, progress)
@@ -277,6 +305,10 @@ def cmd_train(args: argparse.Namespace) -> int:
                     init_scheme=args.init_scheme, callback=progress, checkpoint=args.checkpoint,
                     checkpoint_every=args.checkpoint_every, resume=args.resume, eval_every=args.eval_every,
                     tol=args.tol)
+            if result.status is amref.Status.INTERRUPTED and saves_on_interrupt and result.state is not None:
+                runguard.save_interrupted(saves_on_interrupt, solver, problem, data, options or resumed_options,
+                                          result)
+                result.checkpoint = {"path": saves_on_interrupt, "nit": result.nit}
     finally:
         if progress is not None:
             progress.close()
@@ -296,10 +328,63 @@ def cmd_train(args: argparse.Namespace) -> int:
     if result.status is amref.Status.DIVERGED:
         return EXIT_DIVERGED
     if result.status is amref.Status.INTERRUPTED:
-        return EXIT_INTERRUPTED
+        where = [f"checkpoint {result.checkpoint['path']} (iteration {result.checkpoint['nit']})"
+                 if result.checkpoint else "no checkpoint"]
+        where.append(f"run record {args.out}" if args.out else "no run record (no --out)")
+        print(f"amref: interrupted{' by ' + stop.name if stop.name else ''} after iteration {result.nit}; "
+              f"{', '.join(where)}", file=sys.stderr)
+        return stop.exit_status if stop.signum is not None else EXIT_INTERRUPTED
     if result.status is amref.Status.STATE_LOST:
         return EXIT_FAILURE
     return 0
+
+
+def _check_paths(args: argparse.Namespace) -> str | None:
+    """Check every output before anything runs; the checkpoint an interrupted run writes (None: none)."""
+    from amref import runguard
+
+    on_interrupt = args.checkpoint
+    if on_interrupt is None and args.out and not args.greedy:
+        on_interrupt = runguard.interrupted_checkpoint_path(args.out)
+    outputs = {"--out": args.out, "--save-weights": args.save_weights, "--checkpoint": args.checkpoint}
+    if on_interrupt is not None and args.checkpoint is None:
+        outputs["the interrupt checkpoint (beside --out)"] = on_interrupt
+    try:
+        runguard.check_outputs(outputs, {"--resume": args.resume, "--init": args.init},
+                               may_overwrite={"--checkpoint": "--resume",
+                                              "the interrupt checkpoint (beside --out)": "--resume"})
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    return None if args.checkpoint else on_interrupt
+
+
+_OPTION_FLAGS = ("rho", "nu", "lr", "weight_decay", "batch_size", "quantize", "zl_solver")
+
+
+def _resume_options(solver: Any, problem: Any, data: Any, args: argparse.Namespace) -> Any:
+    """The checkpoint's options, after checking it resumes this run; flags that would change them are refused."""
+    from amref import runguard
+
+    try:
+        saved, nit = runguard.resume_point(args.resume, solver=solver.name, widths=problem.widths, data=data)
+    except FileNotFoundError as exc:
+        raise CLIError(str(exc)) from None
+    except ValueError as exc:
+        raise CLIError(f"--resume {exc}") from None
+    iters = 50 if args.iters is None else args.iters
+    if iters < nit:
+        raise CLIError(f"--iters {iters} is below the {nit} iterations the checkpoint has done "
+                       "(--iters counts the total)")
+    given = [f"--{f.replace('_', '-')}" for f in _OPTION_FLAGS if getattr(args, f) is not None]
+    given += [f"--option {pair}" for pair in args.option] + ([f"--preset {args.preset}"] if args.preset else [])
+    if not given:
+        return saved
+    wanted = build_options(solver, args, base=None if args.preset else saved)
+    changes = runguard.option_differences(saved, wanted)
+    if changes:
+        raise CLIError(f"--resume continues with the checkpoint's options, but {' '.join(given)} would change "
+                       f"{'; '.join(changes)} (drop the flags, or start a new run)")
+    return saved
 
 
 def _train_greedy(solver, problem, data, options, iters, params, args, progress):
@@ -316,6 +401,16 @@ def _train_greedy(solver, problem, data, options, iters, params, args, progress)
         progress.set_total(sum(s.iterations for s in stages))
     return greedy.train_greedy(solver, problem, data, options, stages=stages, params=params, seed=args.seed,
                                init_scheme=args.init_scheme, callback=progress, eval_every=args.eval_every)
+
+
+@contextlib.contextmanager
+def _quiet_floating_point():
+    """No NumPy overflow/invalid warnings during a run: the driver detects non-finite values itself and
+    ends the run with status ``diverged`` and one line saying so."""
+    import numpy as np
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        yield
 
 
 @contextlib.contextmanager
@@ -346,11 +441,14 @@ def _thread_limit(threads: int | None):
 
 # ----------------------------------------------------------------------------- plot, list
 def cmd_plot(args: argparse.Namespace) -> int:
-    from amref.plotting import load_run, plot_runs
+    from amref.plotting import load_run, plot_runs, run_labels
 
     runs = [load_run(path) for path in args.runs]
-    plot_runs(runs, args.output, title=args.title)
-    print(f"amref: wrote {args.output}")
+    if args.label and len(args.label) != len(runs):
+        raise CLIError(f"--label given {len(args.label)} times for {len(runs)} runs (one per run)")
+    labels = args.label or run_labels(runs, args.runs)
+    written = plot_runs(runs, args.output, title=args.title, labels=labels)
+    print(f"amref: wrote {written}")
     return 0
 
 

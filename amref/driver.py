@@ -84,7 +84,10 @@ def minimize(
     checkpoint_every
         See ``checkpoint``.
     resume
-        A checkpoint to continue from. Its options are used; passing different ``options`` raises.
+        A checkpoint to continue from. Its options are used; passing different ``options`` raises. It
+        must come from the same solver, widths and data (name, sizes, dtype and content hash) and hold
+        a consistent run (finite state, ``nit`` rows of history); else
+        :class:`~amref.checkpoint.CheckpointError` says what differs.
     eval_every
         Evaluate the forward-pass loss and accuracy on the training and test sets every
         ``eval_every`` iterations and at the end (the other rows hold NaN there). A solver whose
@@ -105,9 +108,13 @@ def minimize(
         raise ValueError(f"tol must be a non-negative number or None, got {tol!r}")
     problem.check_data(data.x_train, data.y_train, what="train")
     t_setup = time.perf_counter()
-    options, state, nit, history = _start(solver, problem, data, options, params, seed, init_scheme, resume)
+    identity = None if checkpoint is None and resume is None else ckpt.dataset_identity(data)
+    options, state, nit, history = _start(solver, problem, data, options, params, seed, init_scheme, resume,
+                                          identity)
+    if nit > max_iter:
+        raise ValueError(f"{resume}: the checkpoint has done {nit} iterations, more than max_iter={max_iter}")
     saver = ckpt.RunCheckpoint(None if checkpoint is None else os.fspath(checkpoint), checkpoint_every,
-                               solver.name, problem.widths, options, solver.export_state)
+                               solver.name, problem.widths, options, solver.export_state, dataset=identity)
     table = ProgressTable(max_iter, banner=_banner(solver, problem, data)) if verbose else None
     evaluate_all = solver.needs_train_loss is not None and solver.needs_train_loss(options)
     setup_seconds = time.perf_counter() - t_setup
@@ -170,12 +177,13 @@ def _check_counts(**counts: Any) -> None:
 
 
 def _start(solver: SolverSpec, problem: MLP, data: Dataset, options: Any, params: Params | None, seed: int,
-           init_scheme: str, resume: str | os.PathLike | None) -> tuple[Any, Any, int, History]:
+           init_scheme: str, resume: str | os.PathLike | None,
+           identity: dict | None = None) -> tuple[Any, Any, int, History]:
     """``(options, state, nit, history)``: a fresh initial state, or the one in ``resume``."""
     xp, where = namespace(data.x_train), device(data.x_train)
     if resume is not None:
         saved_options, state, nit, history = ckpt.restore_run(resume, solver=solver.name, widths=problem.widths,
-                                                               xp=xp, device=where)
+                                                               xp=xp, device=where, dataset=identity)
         if options is not None and options != saved_options:
             raise ValueError(f"{resume}: options differ from the checkpoint's; resume with options=None")
         if solver.import_state is not None:

@@ -64,3 +64,19 @@ def test_with_jit_carries_the_setting_to_another_context():
     assert fresh.run(kernels.jit_setting) is None
     assert fresh.run(kernels.with_jit, setting, kernels.jit_setting) is False
     assert fresh.run(kernels.jit_setting) is None
+
+
+def test_kernel_is_cached_across_processes():
+    """Compiled once per environment: the dispatcher writes to Numba's on-disk cache (not a NullCache)."""
+    from numba.core.caching import NullCache
+
+    assert not isinstance(numba_cpu._relu_prox._cache, NullCache)
+
+
+def test_small_arrays_keep_the_reference_by_default():
+    """The default setting skips Numba below JIT_MIN_SIZE elements (importing it costs more there); True forces it."""
+    npx = get_namespace("numpy")
+    assert kernels.relu_prox(npx, size=kernels.JIT_MIN_SIZE - 1) is None
+    assert kernels.relu_prox(npx, size=kernels.JIT_MIN_SIZE) is numba_cpu.relu_prox
+    with kernels.use_jit(True):
+        assert kernels.relu_prox(npx, size=10) is numba_cpu.relu_prox

@@ -3,6 +3,8 @@ z_L solvers vs scipy.optimize."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import scipy.optimize
@@ -34,6 +36,49 @@ def test_doubling_step_equals_the_literal_loop_on_random_quadratics(rng):
             assert t == t_lit
         else:  # same accepted power; the loop's repeated products and factor**k differ in the last ulp
             assert t == pytest.approx(t_lit, rel=1e-13)
+
+
+def _scalar_loop(t0, curvature, grad_sq, factor, max_tests=5000):
+    """The literal search on the reduced test ⟨G,HG⟩ ≤ t‖G‖² (t ← t·γ̄ until it passes)."""
+    t = t0
+    for _ in range(max_tests):
+        if curvature <= t * grad_sq:
+            return t
+        t *= factor
+    raise AssertionError("the literal loop did not stop")
+
+
+def test_doubling_step_equals_the_literal_loop_where_rounding_bites():
+    """Ratios ⟨G,HG⟩/(t₀‖G‖²) that are exact powers of the factor (the boundary case, where the logarithm's
+    rounding decides the count) and their neighbours one ulp away, over many magnitudes."""
+    mismatches = []
+    for factor in (2.0, 4.0):  # exact powers (2 in every code); other factors differ from the loop in an ulp
+        for t0 in (1.0, 0.1, 10.0, 3.0, 1e-3, 7.7):
+            for grad_sq in (1.0, 0.3, 2.5e-7, 1e5):
+                for j in range(1, 60):
+                    boundary = t0 * factor**j * grad_sq
+                    for curvature in (boundary, math.nextafter(boundary, 0.0), math.nextafter(boundary, math.inf)):
+                        t, ok = doubling_step(t0, curvature, grad_sq, factor)
+                        if not ok or t != _scalar_loop(t0, curvature, grad_sq, factor):
+                            mismatches.append((factor, t0, grad_sq, j, curvature, t))
+    assert not mismatches, f"{len(mismatches)} cases differ, e.g. {mismatches[:3]}"
+
+
+@pytest.mark.parametrize("t0, curvature, grad_sq", [
+    (1e-320, 4.0, 1e-10),       # subnormal start: t₀‖G‖² underflows to 0
+    (1e-300, 1.0, 1e-30),
+    (5e-324, 1.0, 1.0),         # the smallest float
+    (1e-300, 2.0**-900, 2.0**-100),
+])
+def test_doubling_step_when_the_products_underflow(t0, curvature, grad_sq):
+    t, ok = doubling_step(t0, curvature, grad_sq)
+    assert ok
+    assert t == _scalar_loop(t0, curvature, grad_sq, 2.0)
+
+
+def test_doubling_step_without_a_representable_constant_keeps_the_block():
+    assert doubling_step(1.0, 1e308, 1e-300) == (1.0, False)  # would need t ≥ 1e608
+    assert doubling_step(1e-320, 1e308, 1e-300, factor=1.5) == (1e-320, False)
 
 
 def test_doubling_step_cap_and_degenerate_cases():

@@ -38,7 +38,7 @@ from typing import Any, Callable, Iterator
 
 from ..backend import is_numpy
 
-__all__ = ["jit_setting", "numba_available", "relu_prox", "use_jit", "use_numba", "with_jit"]
+__all__ = ["JIT_MIN_SIZE", "jit_setting", "numba_available", "relu_prox", "use_jit", "use_numba", "with_jit"]
 
 
 def numba_available() -> bool:
@@ -101,10 +101,19 @@ def use_numba(xp: ModuleType, jit: bool | None) -> bool:
     return True
 
 
-def relu_prox(xp: ModuleType) -> Callable | None:
+JIT_MIN_SIZE = 1 << 18
+"""Below this many elements the default setting (``use_jit(None)``) keeps the array-API version: on
+small arrays the kernel saves less than importing Numba and loading its cached code costs (the
+default ``amref train`` job, 100 × 1437, runs as fast without it). ``use_jit(True)`` always uses it."""
+
+
+def relu_prox(xp: ModuleType, size: int | None = None) -> Callable | None:
     """Numba ReLU-prox kernel ``(m, a, alpha, beta, z_prev, delta, compare_full) -> z``, or None
-    (per :func:`use_jit`)."""
-    if not use_numba(xp, jit_setting()):
+    (per :func:`use_jit`; with the default setting also for fewer than :data:`JIT_MIN_SIZE` elements)."""
+    jit = jit_setting()
+    if not use_numba(xp, jit):
+        return None
+    if jit is None and size is not None and size < JIT_MIN_SIZE:
         return None
     from . import numba_cpu
 

@@ -11,7 +11,7 @@ import numpy as np
 
 __all__ = ["relu_prox"]
 
-@numba.njit(parallel=True, cache=False)
+@numba.njit(parallel=True, cache=True)  # compiled once per environment, then loaded (numba cache)
 def _relu_prox(m, a, zp, alpha, beta, delta, has_prev, compare_full, out):
     rows, cols = m.shape
     zero = m.dtype.type(0)

@@ -33,7 +33,7 @@ from .recovery import minimize_with_restores
 from .serial import SerialRunner
 
 __all__ = ["RUNNERS", "DaskRunner", "SerialRunner", "WorkerLostError", "check_runner", "minimize_with_restores",
-           "open_runner", "supports_layer_parallel"]
+           "open_runner", "probe_scheduler", "supports_layer_parallel"]
 
 RUNNERS = ("serial", "dask")
 
@@ -65,6 +65,51 @@ def check_runner(name: str, spec: Any = None, *, workers: int | None = None, sch
         raise ValueError(f"--workers must be a positive integer, got {workers!r}")
     if name == "dask" and spec is not None and not supports_layer_parallel(spec):
         raise ValueError(f"--runner dask runs pdadmm, pdadmm-g and pdadmm-g-q, not {spec.name!r}")
+
+
+def probe_scheduler(address: str, timeout: float) -> None:
+    """Check, within ``timeout`` seconds, that a dask scheduler answers at ``address`` (before a ``Client``
+    waits on it unbounded).
+
+    A TCP address must accept a connection and open it the way a dask comm does (a small length prefix
+    first); other schemes (``tls://``, ``inproc://``, …) are only parsed.
+
+    Raises
+    ------
+    ValueError
+        ``address`` is not an address.
+    ConnectionError
+        Nothing answers, something else answers, or nothing is said within ``timeout``.
+    """
+    import socket
+    import struct
+
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address)
+        if scheme not in ("tcp", "tls"):
+            return
+        host, port = parse_host_port(location)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"--scheduler {address!r} is not an address like tcp://host:8786 ({exc})") from None
+    if scheme != "tcp":
+        return
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            head = b""
+            while len(head) < 8:
+                chunk = sock.recv(8 - len(head))
+                if not chunk:
+                    break
+                head += chunk
+    except socket.timeout:
+        raise ConnectionError(f"no dask scheduler answered at {address} within {timeout:g} s") from None
+    except OSError as exc:
+        raise ConnectionError(f"cannot reach the dask scheduler at {address}: {exc.strerror or exc}") from None
+    if len(head) < 8 or not 0 < struct.unpack("<Q", head)[0] < 1 << 20:  # a length prefix, not text
+        raise ConnectionError(f"{address} does not answer like a dask scheduler (another kind of server?)")
 
 
 @contextlib.contextmanager
@@ -115,6 +160,7 @@ def open_runner(
     with contextlib.ExitStack() as stack:
         if scheduler is not None:
             timeout = {} if connect_timeout is None else {"timeout": connect_timeout}
+            probe_scheduler(scheduler, 10.0 if connect_timeout is None else connect_timeout)
             try:
                 client = stack.enter_context(Client(scheduler, set_as_default=False, **timeout))
             except (OSError, TimeoutError) as exc:

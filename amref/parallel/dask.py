@@ -44,11 +44,14 @@ then restores the last checkpoint onto the workers that are left (after waiting 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import functools
 import logging
+import signal
+import threading
 import time
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import dask
 import distributed
@@ -98,8 +101,23 @@ def local_cluster(n_workers: int | None = None, *, processes: bool = True, **kwa
     options = dict(threads_per_worker=1, memory_limit=0, dashboard_address="127.0.0.1:0",
                    silence_logs=logging.ERROR)
     options.update(kwargs)
-    with dask.config.set(NO_MALLOC_TRIM):
+    with dask.config.set(NO_MALLOC_TRIM), _workers_ignore_sigint(processes):
         return LocalCluster(n_workers=n_workers, processes=processes, **options)
+
+
+@contextlib.contextmanager
+def _workers_ignore_sigint(processes: bool) -> Iterator[None]:
+    """Start worker processes with SIGINT ignored (inherited through fork and exec), so a Ctrl-C to the
+    terminal's process group stops the client, which then saves the state the workers still hold,
+    instead of killing the workers first. The cluster is closed by the client as usual."""
+    if not processes or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 # ----------------------------------------------------------------------------- placement

@@ -89,15 +89,48 @@ def doubling_step(
         return t0, False
     if grad_sq <= 0.0 or curvature <= t0 * grad_sq:
         return t0, True
-    k = max(1, math.ceil(math.log(curvature / (t0 * grad_sq)) / math.log(factor)))
-    # correct a possible off-by-one from rounding in the logarithms (at most one step each way)
-    if k > 1 and curvature <= t0 * factor ** (k - 1) * grad_sq:
-        k -= 1
-    if curvature > t0 * factor**k * grad_sq:
-        k += 1
+    scale = t0 * grad_sq
+    ratio = curvature / scale if scale > 0.0 else math.inf
+    if math.isfinite(scale) and math.isfinite(ratio):
+        k = max(1, math.ceil(math.log(ratio) / math.log(factor)))
+        # correct a possible off-by-one from rounding in the logarithms (at most one step each way)
+        if k > 1 and curvature <= t0 * factor ** (k - 1) * grad_sq:
+            k -= 1
+        if curvature > t0 * factor**k * grad_sq:
+            k += 1
+    else:  # t0·‖G‖² under- or overflows: count the doublings in logarithms (no product is formed)
+        k = _log_doublings(t0, curvature, grad_sq, factor)
     if max_doublings is not None and k > max_doublings:
-        return t0 * factor**max_doublings, False
-    return t0 * factor**k, True
+        return _grown(t0, factor, max_doublings), False
+    t = _grown(t0, factor, k)
+    if not math.isfinite(t):  # no representable constant passes: leave the block unchanged
+        return t0, False
+    return t, True
+
+
+def _grown(t0: float, factor: float, k: int) -> float:
+    """t₀·γ̄ᵏ; when γ̄ᵏ alone overflows (a subnormal t₀), in factors that fit (inf if the product does not)."""
+    try:
+        return t0 * factor**k
+    except OverflowError:
+        chunk = max(1, int(300.0 / math.log10(factor)))  # γ̄^chunk ≤ 1e300
+        t = t0
+        while k > 0 and math.isfinite(t):
+            t *= factor ** min(k, chunk)
+            k -= chunk
+        return t
+
+
+def _log_doublings(t0: float, curvature: float, grad_sq: float, factor: float) -> int:
+    """The least k ≥ 1 with log ⟨G,HG⟩ ≤ log t₀ + k log γ̄ + log ‖G‖² (products that would under/overflow)."""
+    gap = math.log(curvature) - math.log(t0) - math.log(grad_sq)
+    step = math.log(factor)
+    k = max(1, math.ceil(gap / step))
+    if k > 1 and gap <= (k - 1) * step:
+        k -= 1
+    if gap > k * step:
+        k += 1
+    return k
 
 
 def doubling_search(
@@ -253,7 +286,7 @@ def relu_prox(
     xp = namespace(m, a, z_prev)
     if delta == 0:
         z_prev = None
-    kernel = kernels.relu_prox(xp)
+    kernel = kernels.relu_prox(xp, size=math.prod(m.shape))
     if kernel is not None:
         return kernel(m, a, alpha, beta, z_prev, delta, compare == "full")
     return relu_prox_xp(m, a, alpha=alpha, beta=beta, z_prev=z_prev, delta=delta, compare=compare)
