@@ -35,8 +35,8 @@ __all__ = ["Interrupt", "check_outputs", "interrupted_checkpoint_path", "option_
 
 # ----------------------------------------------------------------------------- output paths
 def interrupted_checkpoint_path(out: str) -> str:
-    """Where an interrupted run that has ``--out RUN.json`` but no ``--checkpoint`` saves its state:
-    ``RUN.ckpt.npz`` beside the run record."""
+    """Where an interrupted run that has ``--out`` (a run record)  but no ``--checkpoint`` saves its state:
+    the record's name with ``.ckpt.npz`` for its extension, beside it."""
     stem, ext = os.path.splitext(out)
     return (stem if ext.lower() == ".json" else out) + ".ckpt.npz"
 
