@@ -98,7 +98,7 @@ def _plots(results: dict, out: str) -> list[str]:
         records = []
         for run, rel in items:
             record = load_run(os.path.join(out, rel))
-            record["label"] = "/".join(p for p in (run["variant"], run["label"]) if p)
+            record["label"] = run["name"].split("/", 1)[-1]
             records.append(record)
         png = f"{dataset}.png"
         try:

@@ -197,11 +197,10 @@ def run_protocol(
                 t = time.perf_counter()
                 result, context = execute(run, seed, data, eval_every=protocol.eval_every,
                                           solver=runner.solver(registry.get_solver(run.solver)))
-                name = "-".join(p for p in (run.dataset, run.variant, run.label, f"seed{seed}") if p)
-                path = os.path.join(out, "runs", name.replace("/", "_") + ".json")
+                path = os.path.join(out, "runs", f"{run.name}-seed{seed}".replace("/", "-") + ".json")
                 atomic_write_text(path, result.to_json(
                     protocol=protocol.name, variant=run.variant, quick=protocol.quick, dataset=run.dataset,
-                    label=f"{run.variant} {run.label}".strip(), widths=list(context["widths"]), seed=seed,
+                    label=run.name, widths=list(context["widths"]), seed=seed,
                     setting=run.setting, provenance={**prov, "seeds": [seed]}))
                 files.append(os.path.relpath(path, out))
                 outcomes.append((dict(result.history), context))

@@ -43,11 +43,10 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
-from typing import Any, Literal
+from typing import Any
 
 __all__ = ["PaperValue", "Protocol", "ProtocolError", "RunSpec", "StageSpec", "parse", "read"]
 
-Rule = Literal["within", "at_least", "at_most"]
 _RULES = ("within", "at_least", "at_most")
 _TOP = {"name", "title", "description", "source", "seeds", "metrics", "report_epochs", "eval_every", "runner",
         "workers", "tolerance", "verdict", "data", "model", "quick", "runs", "paper"}
@@ -99,8 +98,10 @@ class RunSpec:
 
     @property
     def name(self) -> str:
-        """``dataset/variant[/label]``: how reports and run files name this run."""
-        return "/".join(p for p in (self.dataset, self.variant, self.label) if p)
+        """``dataset/variant[/label or setting]``: how reports and run files name this run."""
+        tag = self.label or ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                                     for k, v in self.setting.items())
+        return "/".join(p for p in (self.dataset, self.variant, tag) if p)
 
 
 @dataclasses.dataclass(frozen=True)
