@@ -122,7 +122,7 @@ def test_every_shipped_protocol_parses_and_names_only_options_that_exist(name, q
         assert isinstance(opts, spec.options_class)
         for k in range(len(run.stages)):
             assert isinstance(build.stage_options(run, k), spec.options_class)
-    if not quick:
+    if not quick and name in REQUIRED:
         assert p.paper, "a paper protocol reports the paper's numbers"
         for value in p.paper:
             assert value.source
@@ -136,7 +136,7 @@ def test_quick_is_smaller_than_full(name):
     assert cost(quick) < cost(full)
 
 
-def test_the_quickstart_shape_is_accepted(tmp_path):
+def test_the_quickstart_shape_is_accepted(tmp_path):  # the newcomer-defaults file has this shape
     p = protocols.load(_write(tmp_path, QUICKSTART_SHAPE))
     assert [r.solver for r in p.runs] == ["dladmm", "adam", "mdlam"]
     assert {r.variant for r in p.runs} == {"quickstart"} and p.runs[0].dataset == "digits"
