@@ -477,7 +477,8 @@ def _apply_protocol(args: argparse.Namespace) -> None:
     if run.solver != getattr(args, "solver"):
         return  # another solver than the protocol's: only the data and network carry over
     args.record_extra = {"protocol": protocol.name, "variant": run.variant, "setting": run.setting}
-    if "preset" not in given:
+    if "preset" not in given:  # the protocol's options; naming its preset keeps other defaults (quickstart) off
+        args.preset = run.preset
         args.protocol_options = build.build_options(run.solver, run.preset, run.options, run.name)
     if run.stages and "greedy" not in given:
         args.greedy = True
