@@ -377,3 +377,12 @@ def test_runspec_names_distinguish_settings():
     a = RunSpec("dladmm", "paper", "mnist", 1, (1,), setting={"rho": 1.0})
     b = RunSpec("dladmm", "paper", "mnist", 1, (1,), setting={"rho": 1e-6})
     assert a.name != b.name and a.name == "mnist/paper/rho=1"
+
+
+def test_report_refuses_what_is_not_a_results_file_in_one_line(tmp_path, capsys):
+    (tmp_path / "results.json").write_text(json.dumps({"rows": []}))
+    assert main(["report", str(tmp_path)]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a results.json of 'amref reproduce'" in err[0]
+    assert main(["report", str(tmp_path / "missing")]) != 0
+    assert "no results.json" in capsys.readouterr().err
