@@ -30,6 +30,8 @@ module               what it holds
 ``backend``          the array namespace helpers (NumPy, CuPy, array-api-strict)
 ``checkpoint``       atomic checkpoints of solver states and of runs
 ``options``          the one validator of every options class, ``show_options``
+``protocols``        the papers' experiments as named TOML protocols; ``reproduce``
+``provenance``       what a run record says about where and how it ran
 ``progress``         the iteration table of ``amref train`` and ``minimize(verbose=True)``
 ``result``           ``Result``, ``Status``, ``History``
 ``kernels``          optional Numba kernels
@@ -42,7 +44,9 @@ used.
 """
 
 from . import (activations, backend, backprop, checkpoint, contract, data, driver, kernels, losses, optim, options,
-               parallel, problem, progress, quantize, registry, result, solvers)
+               parallel, problem, progress, provenance, quantize, registry, result, solvers)
+from . import protocols  # noqa: E402 - above the registry: reads solvers and options by name
+from .protocols import reproduce
 from .contract import IterationInfo, SolverSpec, StateLost
 from .data import Dataset, load_dataset
 from .driver import minimize
@@ -67,6 +71,7 @@ __all__ = [
     "load_dataset",
     "load_params",
     "minimize",
+    "reproduce",
     "save_params",
     "show_options",
     "solver_names",
@@ -85,6 +90,8 @@ __all__ = [
     "parallel",
     "problem",
     "progress",
+    "protocols",
+    "provenance",
     "quantize",
     "registry",
     "result",

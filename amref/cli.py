@@ -1,10 +1,12 @@
-"""Command line: ``amref train``, ``amref plot``, ``amref list`` (also ``python -m amref ...``).
+"""Command line: ``amref train``, ``amref reproduce``, ``amref report``, ``amref plot``, ``amref list`` (also
+``python -m amref ...``).
 
 ``amref train`` maps its named hyperparameter flags onto the chosen solver's options dataclass
 (``--rho`` → ``rho``, ``--nu`` → ``nu``, ``--lr`` → ``lr``, ``--weight-decay`` → ``weight_decay``,
 ``--batch-size`` → ``batch_size``, ``--quantize`` → ``quantize``, ``--zl-solver`` → ``zl.method``) and
 ``--option KEY=VALUE`` onto any field (dotted keys reach nested options, e.g. ``zl.fista_step=4``).
-A flag that the solver has no option for is an error, not silently ignored. Every error ends with a
+A flag that the solver has no option for is an error, not silently ignored. ``amref train --protocol NAME``
+starts from one run of a protocol (``amref reproduce --list``) and applies the flags given on top. Every error ends with a
 single ``amref: error: …`` line and a non-zero exit status.
 """
 
@@ -32,6 +34,8 @@ __all__ = [
     "CLIError",
     "cmd_list",
     "cmd_plot",
+    "cmd_report",
+    "cmd_reproduce",
     "cmd_train",
     "main",
 ]
@@ -62,7 +66,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The ``amref`` argument parser."""
     parser = _Parser(prog="amref", description="Alternating-minimization training of neural networks.")
-    sub = parser.add_subparsers(dest="command", metavar="{train,plot,list}")
+    sub = parser.add_subparsers(dest="command", metavar="{train,reproduce,report,plot,list}")
     sub.required = True
 
     t = sub.add_parser("train", help="train a network with a solver on a dataset",
@@ -128,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="--runner dask: use a running dask scheduler instead, e.g. tcp://host:8786")
     t.add_argument("--connect-timeout", type=float, default=10.0, metavar="SECONDS",
                    help="--scheduler: seconds to wait for the scheduler to answer (default 10)")
+    t.add_argument("--protocol", default=None, metavar="NAME",
+                   help="start from a run of this protocol (see 'amref reproduce --list'); other flags override it")
+    t.add_argument("--variant", default=None, help="--protocol: the variant to run (default: its first run)")
+    _add_reproduce_parsers(sub)
 
     p = sub.add_parser("plot", help="plot convergence and accuracy curves of JSON run records")
     p.add_argument("runs", nargs="+", metavar="RUN.json")
@@ -182,8 +190,10 @@ def _set_option(options: Any, key: str, value: Any, origin: str) -> Any:
 
 
 def build_options(solver: Any, args: argparse.Namespace, base: Any = None) -> Any:
-    """The solver's options from the preset (or ``base``), the named flags and ``--option`` pairs (validated)."""
+    """The solver's options from the preset (or ``base``, a protocol's), the named flags and ``--option``
+    pairs (validated)."""
     cls = solver.options_class
+    base = getattr(args, "protocol_options", None) if base is None else base
     try:
         if base is not None:
             options = base
@@ -245,6 +255,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from amref.problem import MLP, load_params, save_params
     from amref.progress import ProgressTable
 
+    if getattr(args, "protocol", None):
+        _apply_protocol(args)
     iters = 50 if args.iters is None else args.iters
     if iters < 1:
         raise CLIError(f"--iters must be a positive integer, got {iters}")
@@ -274,6 +286,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                                        train_size=args.train_size, test_size=args.test_size, dtype=args.dtype)
     if args.downsample is not None:
         load_kwargs["downsample"] = args.downsample
+    load_kwargs.update(getattr(args, "data_options", {}))
     data = amref.load_dataset(args.dataset, **load_kwargs)
     if args.backend != "numpy":
         data = data.to(xp)
@@ -283,6 +296,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not os.path.exists(args.init):
             raise CLIError(f"--init: no such file {args.init!r}")
         params = load_params(args.init, problem, xp=xp, device=array_device(data.x_train), dtype=args.dtype)
+    elif getattr(args, "protocol_init", None) is not None:
+        params = args.protocol_init(problem, data, args.seed)
     resumed_options = _resume_options(solver, problem, data, args) if args.resume else None
 
     if args.tol is not None and not (math.isfinite(args.tol) and args.tol >= 0):
@@ -323,7 +338,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         extra = {"dataset": data.name, "widths": list(problem.widths), "seed": args.seed, "dtype": args.dtype,
                  "backend": args.backend, "n_train": data.n_train, "wall_seconds": wall,
-                 "argv": sys.argv[1:], "amref_version": amref.__version__, "runner": args.runner}
+                 "argv": sys.argv[1:], "amref_version": amref.__version__, "runner": args.runner,
+                 "provenance": amref.provenance.collect(seeds=[args.seed], backend=args.backend),
+                 **getattr(args, "record_extra", {})}
         atomic_write_text(args.out, result.to_json(**extra))
     if result.status is amref.Status.DIVERGED:
         return EXIT_DIVERGED
@@ -393,10 +410,14 @@ def _train_greedy(solver, problem, data, options, iters, params, args, progress)
 
     if args.checkpoint or args.resume:
         raise CLIError("--greedy does not support --checkpoint/--resume (each stage is a separate run)")
-    try:
-        stages = greedy.paper_stages(solver.name, problem.n_layers, iters)
-    except ValueError:
-        stages = greedy.default_stages(problem.n_layers, iters)
+    if getattr(args, "protocol_stages", None) is not None:  # a protocol's stages, the flags on each one's options
+        stages = [dataclasses.replace(s, options=build_options(solver, args, base=s.options))
+                  for s in args.protocol_stages]
+    else:
+        try:
+            stages = greedy.paper_stages(solver.name, problem.n_layers, iters)
+        except ValueError:
+            stages = greedy.default_stages(problem.n_layers, iters)
     if progress is not None:
         progress.set_total(sum(s.iterations for s in stages))
     return greedy.train_greedy(solver, problem, data, options, stages=stages, params=params, seed=args.seed,
@@ -470,6 +491,98 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- protocols
+def _add_reproduce_parsers(sub: Any) -> None:
+    r = sub.add_parser("reproduce", help="run a paper experiment (a protocol); paper beside ours",
+                       description="Run a protocol: every run over its seeds; writes DIR/results.json, "
+                                   "DIR/report.md, plots and run records.")
+    r.add_argument("name", nargs="?", help="protocol name (see --list) or a protocol .toml file")
+    r.add_argument("--list", action="store_true", help="print the protocols, one a line")
+    r.add_argument("--quick", action="store_true", help="the reduced size (minutes on 2 cores)")
+    r.add_argument("--seeds", type=int, default=None, metavar="K", help="run every setting with K seeds")
+    r.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
+    r.add_argument("--out", default=None, metavar="DIR", help="output folder (default ./amref-reproduce/NAME[-quick])")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                   help="change every run: iterations, hidden, data.KEY, options.KEY, … (repeatable)")
+    r.add_argument("--data-dir", default=None, help="directory with dataset files (else $AMREF_DATA_DIR)")
+    r.add_argument("--no-download", action="store_true", help="never download missing dataset files")
+    r.add_argument("--quiet", action="store_true", help="no line per run")
+    rp = sub.add_parser("report", help="markdown table of many results.json (paper beside ours)")
+    rp.add_argument("dirs", nargs="+", metavar="DIR", help="folders written by 'amref reproduce' (or results.json)")
+    rp.add_argument("-o", "--output", default=None, help="write here instead of stdout")
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    """``amref reproduce``: list the protocols, or run one."""
+    from amref import protocols
+
+    if args.list:
+        for name in protocols.names():
+            print(protocols.describe(name))
+        return 0
+    if not args.name:
+        raise CLIError("reproduce needs a protocol name (see 'amref reproduce --list')")
+    protocols.reproduce(args.name, quick=args.quick, seeds=args.seeds, backend=args.backend, out=args.out,
+                        overrides=args.overrides, data_dir=args.data_dir, download=not args.no_download,
+                        verbose=not args.quiet, argv=["amref"] + list(getattr(args, "argv", [])))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """``amref report DIR…``: the combined markdown of ``results.json`` files."""
+    from amref.protocols.report import results_markdown
+
+    text = results_markdown(args.dirs)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        print(text)
+    return 0
+
+
+def _explicit_dests(argv: Sequence[str]) -> set[str]:
+    """The ``amref train`` options given on the command line (parsed again with every default suppressed)."""
+    parser = build_parser()
+    train = next(a for a in parser._subparsers._group_actions if isinstance(a, argparse._SubParsersAction))
+    for action in train.choices["train"]._actions:
+        action.default = argparse.SUPPRESS
+    return set(vars(parser.parse_args(list(argv))))
+
+
+def _apply_protocol(args: argparse.Namespace) -> None:
+    """``--protocol``: fill every train option not given on the command line from the protocol's run."""
+    from amref import protocols
+    from amref.protocols import build
+
+    protocol = protocols.load(args.protocol)
+    given = _explicit_dests(getattr(args, "argv", None) or sys.argv[1:])
+    run = protocols.select(protocol, dataset=args.dataset if "dataset" in given else None, variant=args.variant)
+    fill = {"solver": run.solver, "dataset": run.dataset, "iters": run.iterations, "loss": run.loss,
+            "hidden": ",".join(map(str, run.hidden)), "seed": run.seeds[0]}
+    data = dict(run.data)
+    for key in ("dtype", "train_size", "test_size", "downsample"):
+        if key in data:
+            fill[key] = data.pop(key)
+    if run.init == "reseed":
+        fill["init_scheme"] = "reseed"
+    for key, value in fill.items():
+        if key not in given:
+            setattr(args, key, value)
+    args.data_options = data
+    if run.solver != getattr(args, "solver"):
+        return  # another solver than the protocol's: only the data and network carry over
+    args.record_extra = {"protocol": protocol.name, "variant": run.variant, "setting": run.setting}
+    if "preset" not in given:  # the protocol's options; naming its preset keeps other defaults (quickstart) off
+        args.preset = run.preset
+        args.protocol_options = build.build_options(run.solver, run.preset, run.options, run.name)
+    if run.stages and "greedy" not in given:
+        args.greedy = True
+        args.protocol_stages = build.stages_for(run)
+    if run.init == "bcd-code" and "init" not in given:
+        args.protocol_init = lambda problem, data, seed: build.initial_params(run, problem, data, seed)
+
+
 # ----------------------------------------------------------------------------- entry point
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
@@ -478,7 +591,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error already reported on one line (2)
         return int(exc.code or 0)
-    handlers = {"train": cmd_train, "plot": cmd_plot, "list": cmd_list}
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    handlers = {"train": cmd_train, "reproduce": cmd_reproduce, "report": cmd_report, "plot": cmd_plot,
+                "list": cmd_list}
     try:
         return handlers[args.command](args)
     except CLIError as exc:
@@ -487,7 +602,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("amref: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (ValueError, TypeError, OSError, ImportError, RuntimeError, MemoryError) as exc:
+    except (ValueError, TypeError, OSError, ImportError, RuntimeError, MemoryError) as exc:  # ProtocolError too
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"amref: error: {message}", file=sys.stderr)
         return EXIT_FAILURE

@@ -100,3 +100,32 @@ def monotone_fraction(values: Sequence[float], rtol: float = 1e-12) -> float:
     if not pairs:
         return math.nan
     return sum(b <= a + rtol * abs(a) for a, b in pairs) / len(pairs)
+
+
+def protocol_parser(doc: str) -> argparse.ArgumentParser:
+    """The options of a wrapper around ``amref reproduce``: ``--quick``, ``--seeds``, ``--backend``,
+    ``--set``, ``--data-dir``."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="the protocols' quick size (minutes on 2 cores)")
+    p.add_argument("--seeds", type=int, default=None, help="run every setting with this many seeds")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                   help="change every run (see 'amref reproduce --help')")
+    add_data_options(p)
+    return p
+
+
+def reproduce(name: str, args: argparse.Namespace) -> dict:
+    """``amref.reproduce(name, ...)`` into ``validation/out/<name>[-quick]/``; returns its results."""
+    return amref.reproduce(name, quick=args.quick, seeds=args.seeds, backend=args.backend,
+                           out=out_dir(name + ("-quick" if args.quick else "")), overrides=args.overrides,
+                           data_dir=args.data_dir, download=False)
+
+
+def print_rows(results: dict) -> None:
+    """The rows of a protocol's results, paper beside ours."""
+    print(f"\n{results['title']}")
+    for r in results["rows"]:
+        setting = ", ".join(f"{k}={v}" for k, v in r["setting"].items())
+        print(f"  {r['dataset']:<14} {r['variant']:<24} {setting:<22} {r['metric']:<28} paper {fmt(r['paper'])}"
+              f"  ours {fmt(r['ours'])}  {r['verdict']}")
+
