@@ -30,6 +30,8 @@ module               what it holds
 ``backend``          the array namespace helpers (NumPy, CuPy, array-api-strict)
 ``checkpoint``       atomic checkpoints of solver states and of runs
 ``options``          the one validator of every options class, ``show_options``
+``defaults``         the quickstart settings ``amref train`` uses on small data sets
+``threads``          the BLAS/Numba thread count chosen from the problem size
 ``progress``         the iteration table of ``amref train`` and ``minimize(verbose=True)``
 ``result``           ``Result``, ``Status``, ``History``
 ``kernels``          optional Numba kernels
@@ -41,8 +43,8 @@ module               what it holds
 used.
 """
 
-from . import (activations, backend, backprop, checkpoint, contract, data, driver, kernels, losses, optim, options,
-               parallel, problem, progress, quantize, registry, result, solvers)
+from . import (activations, backend, backprop, checkpoint, contract, data, defaults, driver, kernels, losses, optim,
+               options, parallel, problem, progress, quantize, registry, result, solvers, threads)
 from .contract import IterationInfo, SolverSpec, StateLost
 from .data import Dataset, load_dataset
 from .driver import minimize
@@ -77,6 +79,7 @@ __all__ = [
     "checkpoint",
     "contract",
     "data",
+    "defaults",
     "driver",
     "kernels",
     "losses",
@@ -89,6 +92,7 @@ __all__ = [
     "registry",
     "result",
     "solvers",
+    "threads",
 ]
 
 __version__ = "0.1.0"

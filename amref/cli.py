@@ -70,10 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--test-size", type=int, default=None, help="use the first N test samples")
     t.add_argument("--downsample", type=int, default=None, help="image side after down-sampling (pdADMM: 14)")
     t.add_argument("--hidden", default=None,
-                   help="comma-separated hidden widths, e.g. 1000,1000 ('' for none); default 100,100")
+                   help="comma-separated hidden widths, e.g. 1000,1000 ('' for none); default 100,100 "
+                        "(or the quickstart run's)")
     t.add_argument("--loss", choices=("cross_entropy", "squared", "hinge"), default=None,
                    help="output loss (default: the one the solver's paper uses)")
-    t.add_argument("--iters", type=int, default=None, help="iterations (epochs for gradient baselines); default 50")
+    t.add_argument("--iters", type=int, default=None, help="iterations (epochs for gradient baselines); default 50 (or the quickstart run's)")
     t.add_argument("--rho", type=float, default=None, help="ADMM penalty ρ (solver option 'rho')")
     t.add_argument("--nu", type=float, default=None, help="relaxation penalty ν (solver option 'nu')")
     t.add_argument("--lr", type=float, default=None, help="learning rate of a gradient baseline")
@@ -85,9 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="greedy layer-wise training: shallow nets first, then add layers (pdADMM §III, "
                         "pdADMM-G §IV); the papers' stage schedule where one exists, else depths 2, 5, L; "
                         "--iters per stage")
-    t.add_argument("--preset", default="paper",
-                   help="'paper' (default), 'code' (the authors' released-code choices), or for a gradient "
-                        "baseline one of the papers' baseline settings (see 'amref list')")
+    t.add_argument("--preset", default=None,
+                   help="'paper' (the papers' option values), 'code' (the authors' released-code choices), or "
+                        "for a gradient baseline one of the papers' baseline settings (see 'amref list'). "
+                        "Default: on a data set the quickstart protocol covers (digits) and without any "
+                        "hyperparameter flag, its per-solver settings (options, iterations, widths, loss; "
+                        "amref/protocols/quickstart.toml; the banner says which), else 'paper'")
     t.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="set any solver option (repeatable; dotted keys for nested options)")
     t.add_argument("--dtype", choices=("float64", "float32"), default="float64")
@@ -102,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--checkpoint-every", type=int, default=0, help="checkpoint period in iterations (0: at the end)")
     t.add_argument("--resume", default=None, metavar="FILE.npz", help="continue from a checkpoint")
     t.add_argument("--threads", type=int, default=None,
-                   help="limit BLAS and Numba threads (useful on shared or oversubscribed machines)")
+                   help="BLAS and Numba threads, at most the cores available (default: chosen from the "
+                        "problem size, 1 for small problems; see amref.threads)")
     t.add_argument("--eval-every", type=int, default=1,
                    help="evaluate train/test loss and accuracy every K iterations and at the end (default 1)")
     t.add_argument("--tol", type=float, default=None,
@@ -170,10 +175,11 @@ def _set_option(options: Any, key: str, value: Any, origin: str) -> Any:
 def build_options(solver: Any, args: argparse.Namespace) -> Any:
     """The solver's options from the preset, the named flags and ``--option`` pairs (validated)."""
     cls = solver.options_class
+    preset = args.preset or "paper"
     try:
-        if args.preset == "paper":
+        if preset == "paper":
             options = cls()
-        elif args.preset == "code":
+        elif preset == "code":
             if not hasattr(cls, "released_code"):
                 raise CLIError(f"solver {solver.name!r} has no 'code' preset")
             kwargs = {"rho": args.rho} if args.rho is not None and "rho" in _field_names(cls) else {}
@@ -182,10 +188,10 @@ def build_options(solver: Any, args: argparse.Namespace) -> Any:
             from amref import optim, registry
 
             if solver.name not in registry.baseline_names():
-                raise CLIError(f"--preset {args.preset!r}: solver {solver.name!r} has the presets 'paper' and 'code'")
-            if args.preset not in optim.preset_names():
-                raise CLIError(f"unknown preset {args.preset!r}; choose from paper, {', '.join(optim.preset_names())}")
-            options = optim.preset(args.preset, solver.name)
+                raise CLIError(f"--preset {preset!r}: solver {solver.name!r} has the presets 'paper' and 'code'")
+            if preset not in optim.preset_names():
+                raise CLIError(f"unknown preset {preset!r}; choose from paper, {', '.join(optim.preset_names())}")
+            options = optim.preset(preset, solver.name)
         for flag, field in _FLAG_FIELDS.items():
             value = getattr(args, flag)
             if value is not None:
@@ -229,6 +235,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from amref.problem import MLP, load_params, save_params
     from amref.progress import ProgressTable
 
+    quick = _quickstart(args)
     iters = 50 if args.iters is None else args.iters
     if iters < 1:
         raise CLIError(f"--iters must be a positive integer, got {iters}")
@@ -242,7 +249,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         parallel.check_runner(args.runner, solver, workers=args.workers, scheduler=args.scheduler)
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
-    options = None if args.resume else build_options(solver, args)
+    options = None if args.resume else quick.build_options() if quick else build_options(solver, args)
     xp = get_namespace(args.backend)
 
     load_kwargs: dict[str, Any] = dict(data_dir=args.data_dir, download=not args.no_download,
@@ -263,10 +270,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CLIError(f"--tol must be a finite number >= 0, got {args.tol}")
     banner = (f"amref: {solver.name} on {data.name} ({data.n_train} train samples), widths "
               f"{'-'.join(map(str, problem.widths))}, {args.dtype}, {args.backend}")
+    threads = _choose_threads(args, problem, data)
     progress = None if args.quiet else ProgressTable(iters, every=args.print_every, banner=banner)
     t0 = time.perf_counter()
     try:
-        with _thread_limit(args.threads), kernels.use_jit(False if args.no_jit else None), \
+        with _thread_limit(threads), kernels.use_jit(False if args.no_jit else None), \
                 parallel.open_runner(args.runner, workers=args.workers, scheduler=args.scheduler) as runner:
             solver = runner.solver(solver)
             if args.greedy:
@@ -291,7 +299,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         extra = {"dataset": data.name, "widths": list(problem.widths), "seed": args.seed, "dtype": args.dtype,
                  "backend": args.backend, "n_train": data.n_train, "wall_seconds": wall,
-                 "argv": sys.argv[1:], "amref_version": amref.__version__, "runner": args.runner}
+                 "argv": sys.argv[1:], "amref_version": amref.__version__, "runner": args.runner,
+                 "settings": "quickstart" if quick else (args.preset or "paper"), "threads": threads}
         atomic_write_text(args.out, result.to_json(**extra))
     if result.status is amref.Status.DIVERGED:
         return EXIT_DIVERGED
@@ -300,6 +309,45 @@ def cmd_train(args: argparse.Namespace) -> int:
     if result.status is amref.Status.STATE_LOST:
         return EXIT_FAILURE
     return 0
+
+
+def _quickstart(args: argparse.Namespace):
+    """The quickstart run for ``--solver``/``--dataset`` when no preset and no hyperparameter flag is given.
+
+    Fills ``--iters``, ``--hidden`` and ``--loss`` from it where the user gave none, prints the banner
+    saying so (and why the objective may rise), and returns the
+    :class:`~amref.defaults.QuickstartRun`; None otherwise (the paper's defaults).
+    """
+    from amref.defaults import not_monotone_reason, quickstart_run
+
+    flags = [getattr(args, flag) for flag in _FLAG_FIELDS] + [args.zl_solver]
+    if args.preset is not None or args.resume or args.option or any(v is not None for v in flags):
+        return None
+    run = quickstart_run(args.solver, args.dataset)
+    if run is None:
+        return None
+    if args.iters is None:
+        args.iters = run.iterations
+    if args.hidden is None:
+        args.hidden = ",".join(map(str, run.hidden))
+    if args.loss is None and run.loss is not None:
+        args.loss = run.loss
+    shown = dataclasses.replace(run, iterations=args.iters) if args.iters > 0 else run
+    print(f"amref: quickstart settings for {run.dataset} ({shown.describe()}); --preset paper gives the paper's")
+    reason = not_monotone_reason(run)
+    if reason:
+        print(f"amref: the objective may rise: {reason}")
+    return run
+
+
+def _choose_threads(args: argparse.Namespace, problem: Any, data: Any) -> int:
+    """``--threads`` capped at the cores (with a note), or the count :func:`amref.threads.choose_threads` picks."""
+    from amref.threads import choose_threads
+
+    choice = choose_threads(problem.widths, data.n_train, args.threads)
+    if choice.capped:
+        print(f"amref: {choice.reason}", file=sys.stderr)
+    return choice.threads
 
 
 def _train_greedy(solver, problem, data, options, iters, params, args, progress):
@@ -320,7 +368,7 @@ def _train_greedy(solver, problem, data, options, iters, params, args, progress)
 
 @contextlib.contextmanager
 def _thread_limit(threads: int | None):
-    """Limit BLAS (threadpoolctl) and Numba threads for the duration of a run; no-op when None."""
+    """Set BLAS (threadpoolctl) and Numba threads for the duration of a run; no-op when None."""
     if threads is None:
         yield
         return
