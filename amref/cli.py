@@ -4,7 +4,10 @@
 (``--rho`` → ``rho``, ``--nu`` → ``nu``, ``--lr`` → ``lr``, ``--weight-decay`` → ``weight_decay``,
 ``--batch-size`` → ``batch_size``, ``--quantize`` → ``quantize``, ``--zl-solver`` → ``zl.method``) and
 ``--option KEY=VALUE`` onto any field (dotted keys reach nested options, e.g. ``zl.fista_step=4``).
-A flag that the solver has no option for is an error, not silently ignored. Every error ends with a
+A flag that the solver has no option for is an error, not silently ignored. With no ``--preset`` and no
+hyperparameter flag, on a data set the ``quickstart`` protocol covers (:mod:`amref.defaults`), a run uses
+that protocol's settings and says so; ``--preset paper`` gives the papers' values. BLAS and Numba threads
+come from the problem size (:mod:`amref.threads`) unless ``--threads`` says otherwise. Every error ends with a
 single ``amref: error: …`` line and a non-zero exit status.
 """
 
@@ -74,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(or the quickstart run's)")
     t.add_argument("--loss", choices=("cross_entropy", "squared", "hinge"), default=None,
                    help="output loss (default: the one the solver's paper uses)")
-    t.add_argument("--iters", type=int, default=None, help="iterations (epochs for gradient baselines); default 50 (or the quickstart run's)")
+    t.add_argument("--iters", type=int, default=None,
+                   help="iterations (epochs for gradient baselines); default 50 (or the quickstart run's)")
     t.add_argument("--rho", type=float, default=None, help="ADMM penalty ρ (solver option 'rho')")
     t.add_argument("--nu", type=float, default=None, help="relaxation penalty ν (solver option 'nu')")
     t.add_argument("--lr", type=float, default=None, help="learning rate of a gradient baseline")
@@ -332,7 +336,7 @@ def _quickstart(args: argparse.Namespace):
         args.hidden = ",".join(map(str, run.hidden))
     if args.loss is None and run.loss is not None:
         args.loss = run.loss
-    shown = dataclasses.replace(run, iterations=args.iters) if args.iters > 0 else run
+    shown = dataclasses.replace(run, iterations=args.iters)
     print(f"amref: quickstart settings for {run.dataset} ({shown.describe()}); --preset paper gives the paper's")
     reason = not_monotone_reason(run)
     if reason:
