@@ -153,24 +153,34 @@ def no_pool_limit(monkeypatch):
 
 
 def test_tiny_problems_get_one_thread(no_pool_limit):
-    assert threads.choose_threads((64, 100, 100, 10), 1437, cores=16).threads == 1
+    assert threads.choose_threads((64, 100, 100, 10), 1437, cores=16, load=0.0).threads == 1
 
 
 def test_large_problems_get_every_core_and_no_more(no_pool_limit):
     widths = (784, 1000, 1000, 10)
     assert threads.largest_product_flops(widths, 10000) == 2.0 * 1000 * 1000 * 10000
-    assert threads.choose_threads(widths, 10000, cores=2).threads == 2
-    assert threads.choose_threads(widths, 10000, cores=64).threads == 64
-    assert threads.choose_threads(widths, 1000, cores=64).threads == 20  # 2e9 flops / 1e8 per thread
+    assert threads.choose_threads(widths, 10000, cores=2, load=0.0).threads == 2
+    assert threads.choose_threads(widths, 10000, cores=64, load=0.0).threads == 64
+    assert threads.choose_threads(widths, 1000, cores=64, load=0.0).threads == 20  # 2e9 flops / 1e8 per thread
+
+
+def test_tasks_beyond_the_cores_take_threads_away(no_pool_limit):
+    widths = (784, 1000, 1000, 10)
+    assert threads.choose_threads(widths, 10000, cores=2, load=2.9).threads == 2  # our own last run, say
+    assert threads.choose_threads(widths, 10000, cores=2, load=3.0).threads == 1
+    assert threads.choose_threads(widths, 10000, cores=2, load=9.4).threads == 1
+    busy = threads.choose_threads(widths, 10000, cores=64, load=80.0)
+    assert busy.threads == 48 and "load 80.0" in busy.reason
 
 
 def test_the_thread_pools_current_limit_is_respected(monkeypatch):
     monkeypatch.setattr(threads, "_pool_limit", lambda: 3)
-    assert threads.choose_threads((784, 1000, 1000, 10), 10000, cores=64).threads == 3
+    assert threads.choose_threads((784, 1000, 1000, 10), 10000, cores=64, load=0.0).threads == 3
 
 
 def test_requested_threads_are_honoured_up_to_the_cores():
-    assert threads.choose_threads((64, 10), 100, 3, cores=4) == threads.ThreadChoice(3, 4, "3 threads as requested")
+    assert threads.choose_threads((64, 10), 100, 3, cores=4, load=50.0) == threads.ThreadChoice(
+        3, 4, "3 threads as requested")
     capped = threads.choose_threads((64, 10), 100, 64, cores=2)
     assert capped.threads == 2 and capped.capped and "capped at the 2 cores" in capped.reason
     with pytest.raises(ValueError, match="threads must be positive"):
