@@ -32,6 +32,8 @@ module               what it holds
 ``options``          the one validator of every options class, ``show_options``
 ``protocols``        the papers' experiments as named TOML protocols; ``reproduce``
 ``provenance``       what a run record says about where and how it ran
+``defaults``         the quickstart settings ``amref train`` uses on small data sets
+``threads``          the BLAS/Numba thread count chosen from the problem size
 ``progress``         the iteration table of ``amref train`` and ``minimize(verbose=True)``
 ``result``           ``Result``, ``Status``, ``History``
 ``kernels``          optional Numba kernels
@@ -43,8 +45,8 @@ module               what it holds
 used.
 """
 
-from . import (activations, backend, backprop, checkpoint, contract, data, driver, kernels, losses, optim, options,
-               parallel, problem, progress, provenance, quantize, registry, result, solvers)
+from . import (activations, backend, backprop, checkpoint, contract, data, defaults, driver, kernels, losses, optim,
+               options, parallel, problem, progress, provenance, quantize, registry, result, solvers, threads)
 from . import protocols  # noqa: E402 - above the registry: reads solvers and options by name
 from .protocols import reproduce
 from .contract import IterationInfo, SolverSpec, StateLost
@@ -82,6 +84,7 @@ __all__ = [
     "checkpoint",
     "contract",
     "data",
+    "defaults",
     "driver",
     "kernels",
     "losses",
@@ -96,6 +99,7 @@ __all__ = [
     "registry",
     "result",
     "solvers",
+    "threads",
 ]
 
 __version__ = "0.1.0"

@@ -6,7 +6,10 @@
 ``--batch-size`` → ``batch_size``, ``--quantize`` → ``quantize``, ``--zl-solver`` → ``zl.method``) and
 ``--option KEY=VALUE`` onto any field (dotted keys reach nested options, e.g. ``zl.fista_step=4``).
 A flag that the solver has no option for is an error, not silently ignored. ``amref train --protocol NAME``
-starts from one run of a protocol (``amref reproduce --list``) and applies the flags given on top. Every error ends with a
+starts from one run of a protocol (``amref reproduce --list``) and applies the flags given on top. With no ``--preset`` and no
+hyperparameter flag, on a data set the ``quickstart`` protocol covers (:mod:`amref.defaults`), a run uses
+that protocol's settings and says so; ``--preset paper`` gives the papers' values. BLAS and Numba threads
+come from the problem size (:mod:`amref.threads`) unless ``--threads`` says otherwise. Every error ends with a
 single ``amref: error: …`` line and a non-zero exit status.
 """
 
@@ -80,10 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--test-size", type=int, default=None, help="use the first N test samples")
     t.add_argument("--downsample", type=int, default=None, help="image side after down-sampling (pdADMM: 14)")
     t.add_argument("--hidden", default=None,
-                   help="comma-separated hidden widths, e.g. 1000,1000 ('' for none); default 100,100")
+                   help="comma-separated hidden widths, e.g. 1000,1000 ('' for none); default 100,100 "
+                        "(or the quickstart run's)")
     t.add_argument("--loss", choices=("cross_entropy", "squared", "hinge"), default=None,
                    help="output loss (default: the one the solver's paper uses)")
-    t.add_argument("--iters", type=int, default=None, help="iterations (epochs for gradient baselines); default 50")
+    t.add_argument("--iters", type=int, default=None,
+                   help="iterations (epochs for gradient baselines); default 50 (or the quickstart run's)")
     t.add_argument("--rho", type=float, default=None, help="ADMM penalty ρ (solver option 'rho')")
     t.add_argument("--nu", type=float, default=None, help="relaxation penalty ν (solver option 'nu')")
     t.add_argument("--lr", type=float, default=None, help="learning rate of a gradient baseline")
@@ -96,8 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "pdADMM-G §IV); the papers' stage schedule where one exists, else depths 2, 5, L; "
                         "--iters per stage")
     t.add_argument("--preset", default=None,
-                   help="'paper' (default), 'code' (the authors' released-code choices), or for a gradient "
-                        "baseline one of the papers' baseline settings (see 'amref list')")
+                   help="'paper' (the papers' option values), 'code' (the authors' released-code choices), or "
+                        "for a gradient baseline one of the papers' baseline settings (see 'amref list'). "
+                        "Default: on a data set the quickstart protocol covers (digits) and without any "
+                        "hyperparameter flag, its per-solver settings (options, iterations, widths, loss; "
+                        "amref/protocols/quickstart.toml; the banner says which), else 'paper'")
     t.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="set any solver option (repeatable; dotted keys for nested options)")
     t.add_argument("--dtype", choices=("float64", "float32"), default="float64")
@@ -116,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continue from a checkpoint of the same solver, network and data, with its options "
                         "(flags that would change them are refused)")
     t.add_argument("--threads", type=int, default=None,
-                   help="limit BLAS and Numba threads (useful on shared or oversubscribed machines)")
+                   help="BLAS and Numba threads, at most the cores available (default: chosen from the "
+                        "problem size, 1 for small problems; see amref.threads)")
     t.add_argument("--eval-every", type=int, default=1,
                    help="evaluate train/test loss and accuracy every K iterations and at the end (default 1)")
     t.add_argument("--tol", type=float, default=None,
@@ -194,12 +203,13 @@ def build_options(solver: Any, args: argparse.Namespace, base: Any = None) -> An
     pairs (validated)."""
     cls = solver.options_class
     base = getattr(args, "protocol_options", None) if base is None else base
+    preset = args.preset or "paper"
     try:
         if base is not None:
             options = base
-        elif args.preset in (None, "paper"):
+        elif preset == "paper":
             options = cls()
-        elif args.preset == "code":
+        elif preset == "code":
             if not hasattr(cls, "released_code"):
                 raise CLIError(f"solver {solver.name!r} has no 'code' preset")
             kwargs = {"rho": args.rho} if args.rho is not None and "rho" in _field_names(cls) else {}
@@ -208,10 +218,10 @@ def build_options(solver: Any, args: argparse.Namespace, base: Any = None) -> An
             from amref import optim, registry
 
             if solver.name not in registry.baseline_names():
-                raise CLIError(f"--preset {args.preset!r}: solver {solver.name!r} has the presets 'paper' and 'code'")
-            if args.preset not in optim.preset_names():
-                raise CLIError(f"unknown preset {args.preset!r}; choose from paper, {', '.join(optim.preset_names())}")
-            options = optim.preset(args.preset, solver.name)
+                raise CLIError(f"--preset {preset!r}: solver {solver.name!r} has the presets 'paper' and 'code'")
+            if preset not in optim.preset_names():
+                raise CLIError(f"unknown preset {preset!r}; choose from paper, {', '.join(optim.preset_names())}")
+            options = optim.preset(preset, solver.name)
         for flag, field in _FLAG_FIELDS.items():
             value = getattr(args, flag)
             if value is not None:
@@ -257,6 +267,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if getattr(args, "protocol", None):
         _apply_protocol(args)
+    quick = _quickstart(args)
     iters = 50 if args.iters is None else args.iters
     if iters < 1:
         raise CLIError(f"--iters must be a positive integer, got {iters}")
@@ -275,7 +286,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         parallel.check_runner(args.runner, solver, workers=args.workers, scheduler=args.scheduler)
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
-    options = None if args.resume else build_options(solver, args)
+    options = None if args.resume else quick.build_options() if quick else build_options(solver, args)
     if args.resume and args.greedy:
         raise CLIError("--greedy does not support --checkpoint/--resume (each stage is a separate run)")
     if args.resume and args.init is not None:
@@ -304,10 +315,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CLIError(f"--tol must be a finite number >= 0, got {args.tol}")
     banner = (f"amref: {solver.name} on {data.name} ({data.n_train} train samples), widths "
               f"{'-'.join(map(str, problem.widths))}, {args.dtype}, {args.backend}")
+    threads = _choose_threads(args, problem, data)
     progress = None if args.quiet else ProgressTable(iters, every=args.print_every, banner=banner)
     t0 = time.perf_counter()
     try:
-        with runguard.stop_on_signals() as stop, _quiet_floating_point(), _thread_limit(args.threads), \
+        with runguard.stop_on_signals() as stop, _quiet_floating_point(), _thread_limit(threads), \
                 kernels.use_jit(False if args.no_jit else None), \
                 parallel.open_runner(args.runner, workers=args.workers, scheduler=args.scheduler,
                                      connect_timeout=args.connect_timeout) as runner:
@@ -340,6 +352,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                  "backend": args.backend, "n_train": data.n_train, "wall_seconds": wall,
                  "argv": sys.argv[1:], "amref_version": amref.__version__, "runner": args.runner,
                  "provenance": amref.provenance.collect(seeds=[args.seed], backend=args.backend),
+                 "settings": "quickstart" if quick else (args.preset or "paper"), "threads": threads,
                  **getattr(args, "record_extra", {})}
         atomic_write_text(args.out, result.to_json(**extra))
     if result.status is amref.Status.DIVERGED:
@@ -404,6 +417,45 @@ def _resume_options(solver: Any, problem: Any, data: Any, args: argparse.Namespa
     return saved
 
 
+def _quickstart(args: argparse.Namespace):
+    """The quickstart run for ``--solver``/``--dataset`` when no preset and no hyperparameter flag is given.
+
+    Fills ``--iters``, ``--hidden`` and ``--loss`` from it where the user gave none, prints the banner
+    saying so (and why the objective may rise), and returns the
+    :class:`~amref.defaults.QuickstartRun`; None otherwise (the paper's defaults).
+    """
+    from amref.defaults import not_monotone_reason, quickstart_run
+
+    flags = [getattr(args, flag) for flag in _FLAG_FIELDS] + [args.zl_solver]
+    if args.preset is not None or args.resume or args.option or any(v is not None for v in flags):
+        return None
+    run = quickstart_run(args.solver, args.dataset)
+    if run is None:
+        return None
+    if args.iters is None:
+        args.iters = run.iterations
+    if args.hidden is None:
+        args.hidden = ",".join(map(str, run.hidden))
+    if args.loss is None and run.loss is not None:
+        args.loss = run.loss
+    shown = dataclasses.replace(run, iterations=args.iters)
+    print(f"amref: quickstart settings for {run.dataset} ({shown.describe()}); --preset paper gives the paper's")
+    reason = not_monotone_reason(run)
+    if reason:
+        print(f"amref: the objective may rise: {reason}")
+    return run
+
+
+def _choose_threads(args: argparse.Namespace, problem: Any, data: Any) -> int:
+    """``--threads`` capped at the cores (with a note), or the count :func:`amref.threads.choose_threads` picks."""
+    from amref.threads import choose_threads
+
+    choice = choose_threads(problem.widths, data.n_train, args.threads)
+    if choice.capped:
+        print(f"amref: {choice.reason}", file=sys.stderr)
+    return choice.threads
+
+
 def _train_greedy(solver, problem, data, options, iters, params, args, progress):
     """``--greedy``: :func:`amref.solvers.greedy.train_greedy` with the paper's stages where known."""
     from amref.solvers import greedy
@@ -436,7 +488,7 @@ def _quiet_floating_point():
 
 @contextlib.contextmanager
 def _thread_limit(threads: int | None):
-    """Limit BLAS (threadpoolctl) and Numba threads for the duration of a run; no-op when None."""
+    """Set BLAS (threadpoolctl) and Numba threads for the duration of a run; no-op when None."""
     if threads is None:
         yield
         return
