@@ -6,9 +6,9 @@
 ``--batch-size`` → ``batch_size``, ``--quantize`` → ``quantize``, ``--zl-solver`` → ``zl.method``) and
 ``--option KEY=VALUE`` onto any field (dotted keys reach nested options, e.g. ``zl.fista_step=4``).
 A flag that the solver has no option for is an error, not silently ignored. ``amref train --protocol NAME``
-starts from one run of a protocol (``amref reproduce --list``) and applies the flags given on top. With no ``--preset`` and no
-hyperparameter flag, on a data set the ``quickstart`` protocol covers (:mod:`amref.defaults`), a run uses
-that protocol's settings and says so; ``--preset paper`` gives the papers' values. BLAS and Numba threads
+starts from one run of a protocol (``amref reproduce --list``) and applies the flags given on top. With
+no ``--preset`` and no hyperparameter flag, on a data set the ``quickstart`` protocol covers
+(:mod:`amref.defaults`), a run uses that protocol's settings and says so; ``--preset paper`` gives the papers' values. BLAS and Numba threads
 come from the problem size (:mod:`amref.threads`) unless ``--threads`` says otherwise. Every error ends with a
 single ``amref: error: …`` line and a non-zero exit status.
 """
@@ -77,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "bar and an iteration table, optionally writes a JSON run record.")
     t.add_argument("--solver", default="dladmm", help="solver name (see 'amref list'); default dladmm")
     t.add_argument("--dataset", default="digits", help="dataset name (see 'amref list'); default digits")
-    t.add_argument("--data-dir", default=None, help="directory with dataset files (else $AMREF_DATA_DIR, else a user cache)")
+    t.add_argument("--data-dir", default=None,
+                   help="directory with dataset files (else $AMREF_DATA_DIR, else a user cache)")
     t.add_argument("--no-download", action="store_true", help="never download missing dataset files")
     t.add_argument("--train-size", type=int, default=None, help="use the first N training samples")
     t.add_argument("--test-size", type=int, default=None, help="use the first N test samples")
@@ -148,7 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plot", help="plot convergence and accuracy curves of JSON run records")
     p.add_argument("runs", nargs="+", metavar="RUN.json")
-    p.add_argument("-o", "--output", default="amref-curves.png", help="image file to write (.png added when the name has no extension)")
+    p.add_argument("-o", "--output", default="amref-curves.png",
+                   help="image file to write (.png added when the name has no extension)")
     p.add_argument("--title", default=None)
     p.add_argument("--label", action="append", default=None, metavar="TEXT",
                    help="legend label of each run, in order (repeat once per run)")
@@ -258,27 +260,15 @@ def _hidden(text: str | None) -> tuple[int, ...]:
 
 # ----------------------------------------------------------------------------- train
 def cmd_train(args: argparse.Namespace) -> int:
+    """``amref train``: check every argument and output, build the run, train, write what was asked for."""
     import amref
-    from amref import kernels, parallel, runguard
-    from amref.backend import device as array_device
-    from amref.backend import get_namespace
-    from amref.problem import MLP, load_params, save_params
-    from amref.progress import ProgressTable
+    from amref import parallel
 
     if getattr(args, "protocol", None):
         _apply_protocol(args)
     quick = _quickstart(args)
     iters = 50 if args.iters is None else args.iters
-    if iters < 1:
-        raise CLIError(f"--iters must be a positive integer, got {iters}")
-    for flag in ("train_size", "test_size", "checkpoint_every", "print_every", "threads", "workers", "eval_every",
-                 "seed"):
-        v = getattr(args, flag)
-        if v is not None and v < (0 if flag in ("checkpoint_every", "seed") else 1):
-            raise CLIError(f"--{flag.replace('_', '-')} must be "
-                           f"{'>= 0' if flag in ('seed', 'checkpoint_every') else 'positive'}, got {v}")
-    if not (math.isfinite(args.connect_timeout) and args.connect_timeout > 0):
-        raise CLIError(f"--connect-timeout must be a positive number of seconds, got {args.connect_timeout}")
+    _check_counts(args, iters)
     saves_on_interrupt = _check_paths(args)
     hidden = _hidden(args.hidden)
     solver = amref.get_solver(args.solver)
@@ -291,8 +281,45 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CLIError("--greedy does not support --checkpoint/--resume (each stage is a separate run)")
     if args.resume and args.init is not None:
         raise CLIError("--init and --resume both give the starting point; give one")
-    xp = get_namespace(args.backend)
+    data, problem, params = _build_run(args, solver, hidden)
+    resumed_options = _resume_options(solver, problem, data, args) if args.resume else None
+    threads = _choose_threads(args, problem, data)
+    t0 = time.perf_counter()
+    result, stop = _run(args, solver, problem, data, options, resumed_options, params, iters, threads,
+                        saves_on_interrupt)
+    wall = time.perf_counter() - t0
+    h = result.history
+    print(f"amref: {result.status.value}: {result.message}; train acc {h.last('train_accuracy'):.4f}, "
+          f"test acc {h.last('test_accuracy'):.4f}, {wall:.1f} s")
+    _write_outputs(args, result, data, problem, wall,
+                   settings="quickstart" if quick else (args.preset or "paper"), threads=threads)
+    return _exit_status(args, result, stop)
 
+
+def _check_counts(args: argparse.Namespace, iters: int) -> None:
+    """The integer and numeric flags of ``amref train``, one line each."""
+    if iters < 1:
+        raise CLIError(f"--iters must be a positive integer, got {iters}")
+    for flag in ("train_size", "test_size", "checkpoint_every", "print_every", "threads", "workers", "eval_every",
+                 "seed"):
+        v = getattr(args, flag)
+        if v is not None and v < (0 if flag in ("checkpoint_every", "seed") else 1):
+            raise CLIError(f"--{flag.replace('_', '-')} must be "
+                           f"{'>= 0' if flag in ('seed', 'checkpoint_every') else 'positive'}, got {v}")
+    if not (math.isfinite(args.connect_timeout) and args.connect_timeout > 0):
+        raise CLIError(f"--connect-timeout must be a positive number of seconds, got {args.connect_timeout}")
+    if args.tol is not None and not (math.isfinite(args.tol) and args.tol >= 0):
+        raise CLIError(f"--tol must be a finite number >= 0, got {args.tol}")
+
+
+def _build_run(args: argparse.Namespace, solver: Any, hidden: tuple[int, ...]) -> tuple[Any, Any, Any]:
+    """``(data, problem, params)``: the data set on its backend, the network, the starting weights (or None)."""
+    import amref
+    from amref.backend import device as array_device
+    from amref.backend import get_namespace
+    from amref.problem import MLP, load_params
+
+    xp = get_namespace(args.backend)
     load_kwargs: dict[str, Any] = dict(data_dir=args.data_dir, download=not args.no_download,
                                        train_size=args.train_size, test_size=args.test_size, dtype=args.dtype)
     if args.downsample is not None:
@@ -309,15 +336,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         params = load_params(args.init, problem, xp=xp, device=array_device(data.x_train), dtype=args.dtype)
     elif getattr(args, "protocol_init", None) is not None:
         params = args.protocol_init(problem, data, args.seed)
-    resumed_options = _resume_options(solver, problem, data, args) if args.resume else None
+    return data, problem, params
 
-    if args.tol is not None and not (math.isfinite(args.tol) and args.tol >= 0):
-        raise CLIError(f"--tol must be a finite number >= 0, got {args.tol}")
+
+def _run(args: argparse.Namespace, solver: Any, problem: Any, data: Any, options: Any, resumed_options: Any,
+         params: Any, iters: int, threads: int, saves_on_interrupt: str | None) -> tuple[Any, Any]:
+    """Train under the run's guards (signals, floating-point warnings, threads, kernels, runner);
+    ``(result, the signal guard)``. An interrupted run saves its state where ``saves_on_interrupt`` says."""
+    import amref
+    from amref import kernels, parallel, runguard
+    from amref.progress import ProgressTable
+
     banner = (f"amref: {solver.name} on {data.name} ({data.n_train} train samples), widths "
               f"{'-'.join(map(str, problem.widths))}, {args.dtype}, {args.backend}")
-    threads = _choose_threads(args, problem, data)
     progress = None if args.quiet else ProgressTable(iters, every=args.print_every, banner=banner)
-    t0 = time.perf_counter()
     try:
         with runguard.stop_on_signals() as stop, _quiet_floating_point(), _thread_limit(threads), \
                 kernels.use_jit(False if args.no_jit else None), \
@@ -339,22 +371,30 @@ def cmd_train(args: argparse.Namespace) -> int:
     finally:
         if progress is not None:
             progress.close()
-    wall = time.perf_counter() - t0
-    h = result.history
-    print(f"amref: {result.status.value}: {result.message}; train acc {h.last('train_accuracy'):.4f}, "
-          f"test acc {h.last('test_accuracy'):.4f}, {wall:.1f} s")
+    return result, stop
+
+
+def _write_outputs(args: argparse.Namespace, result: Any, data: Any, problem: Any, wall: float, **record: Any) -> None:
+    """``--save-weights`` and the run record ``--out`` (with provenance and ``record``'s keys)."""
+    import amref
+    from amref.checkpoint import atomic_write_text
+    from amref.problem import save_params
+
     if args.save_weights:
         save_params(args.save_weights, result.params)
     if args.out:
-        from amref.checkpoint import atomic_write_text
-
         extra = {"dataset": data.name, "widths": list(problem.widths), "seed": args.seed, "dtype": args.dtype,
                  "backend": args.backend, "n_train": data.n_train, "wall_seconds": wall,
                  "argv": sys.argv[1:], "amref_version": amref.__version__, "runner": args.runner,
                  "provenance": amref.provenance.collect(seeds=[args.seed], backend=args.backend),
-                 "settings": "quickstart" if quick else (args.preset or "paper"), "threads": threads,
-                 **getattr(args, "record_extra", {})}
+                 **record, **getattr(args, "record_extra", {})}
         atomic_write_text(args.out, result.to_json(**extra))
+
+
+def _exit_status(args: argparse.Namespace, result: Any, stop: Any) -> int:
+    """0, or the status that says how the run ended (diverged 3, interrupted 130/143/129, state lost 1)."""
+    import amref
+
     if result.status is amref.Status.DIVERGED:
         return EXIT_DIVERGED
     if result.status is amref.Status.INTERRUPTED:

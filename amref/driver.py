@@ -110,9 +110,7 @@ def minimize(
     t_setup = time.perf_counter()
     identity = None if checkpoint is None and resume is None else ckpt.dataset_identity(data)
     options, state, nit, history = _start(solver, problem, data, options, params, seed, init_scheme, resume,
-                                          identity)
-    if nit > max_iter:
-        raise ValueError(f"{resume}: the checkpoint has done {nit} iterations, more than max_iter={max_iter}")
+                                          identity, max_iter)
     saver = ckpt.RunCheckpoint(None if checkpoint is None else os.fspath(checkpoint), checkpoint_every,
                                solver.name, problem.widths, options, solver.export_state, dataset=identity)
     table = ProgressTable(max_iter, banner=_banner(solver, problem, data)) if verbose else None
@@ -178,12 +176,15 @@ def _check_counts(**counts: Any) -> None:
 
 def _start(solver: SolverSpec, problem: MLP, data: Dataset, options: Any, params: Params | None, seed: int,
            init_scheme: str, resume: str | os.PathLike | None,
-           identity: dict | None = None) -> tuple[Any, Any, int, History]:
-    """``(options, state, nit, history)``: a fresh initial state, or the one in ``resume``."""
+           identity: dict | None = None, max_iter: int | None = None) -> tuple[Any, Any, int, History]:
+    """``(options, state, nit, history)``: a fresh initial state, or the one in ``resume`` (which must not
+    have done more than ``max_iter`` iterations)."""
     xp, where = namespace(data.x_train), device(data.x_train)
     if resume is not None:
         saved_options, state, nit, history = ckpt.restore_run(resume, solver=solver.name, widths=problem.widths,
                                                                xp=xp, device=where, dataset=identity)
+        if max_iter is not None and nit > max_iter:
+            raise ValueError(f"{resume}: the checkpoint has done {nit} iterations, more than max_iter={max_iter}")
         if options is not None and options != saved_options:
             raise ValueError(f"{resume}: options differ from the checkpoint's; resume with options=None")
         if solver.import_state is not None:

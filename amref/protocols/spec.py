@@ -219,59 +219,82 @@ def parse(raw: dict, *, quick: bool = False, path: str | None = None) -> Protoco
     seeds = _ints(pick("seeds", [0]), f"{where}: seeds")
     metrics = tuple(pick("metrics", ["test_accuracy"]))
     default_dataset = data.pop("dataset", None)
-    runs = []
-    for i, r in enumerate(raw.get("runs", [])):
-        rw = f"{where} runs[{i}]"
-        _unknown(rw, r, _RUN)
-        if "solver" not in r:
-            raise ProtocolError(f"{rw}: needs a 'solver'")
-        rq = r.get("quick", {})
-        _unknown(f"{rw} quick", rq, _RUN_QUICK)
-        if quick and rq.get("skip", False):
-            continue
-        datasets = r.get("dataset", default_dataset)
-        if datasets is None:
-            raise ProtocolError(f"{rw}: no dataset ([data] dataset or the run's 'dataset')")
-        datasets = datasets if isinstance(datasets, list) else [datasets]
-        if quick and "datasets" in q:
-            datasets = [d for d in datasets if d in q["datasets"]]
-        variant = r.get("variant", "paper")
-        if quick and "variants" in q and variant not in q["variants"]:
-            continue
-        iterations = rq.get("iterations", q.get("iterations", r.get("iterations", 100))) if quick \
-            else r.get("iterations", 100)
-        options = dict(r.get("options", {}))
-        if quick:
-            options.update(rq.get("options", {}))
-        stages = []
-        stage_iters = rq.get("stage_iterations") if quick else None
-        for k, s in enumerate(r.get("stages", [])):
-            _unknown(f"{rw} stages[{k}]", s, _STAGE)
-            if "depth" not in s or "iterations" not in s:
-                raise ProtocolError(f"{rw} stages[{k}]: needs 'depth' and 'iterations'")
-            its = stage_iters[k] if stage_iters else s["iterations"]
-            if s.get("output_init", "random") not in ("random", "identity"):
-                raise ProtocolError(f"{rw} stages[{k}]: output_init must be 'random' or 'identity'")
-            stages.append(StageSpec(_positive(s["depth"], f"{rw} stages[{k}].depth"), _positive(its, f"{rw} stages"),
-                                    s.get("output_init", "random"), dict(s.get("options", {})),
-                                    dict(s.get("by_dataset", {}))))
-        if r.get("init", "paper") not in _INITS:
-            raise ProtocolError(f"{rw}: init must be one of {', '.join(_INITS)}, got {r['init']!r}")
-        run_seeds = rq["seeds"] if quick and "seeds" in rq else r.get("seeds")
-        run_hidden = (rq.get("hidden") if quick and "hidden" in rq else None) or r.get("hidden", hidden)
-        for name in datasets:
-            by = r.get("by_dataset", {}).get(name, {})
-            runs.append(RunSpec(
-                solver=r["solver"], variant=variant, dataset=name,
-                iterations=_positive(iterations, f"{rw}: iterations"),
-                hidden=_ints(list(run_hidden), f"{rw}: hidden"), loss=r.get("loss", model.get("loss")),
-                preset=r.get("preset", "paper"), options={**options, **by}, init=r.get("init", "paper"),
-                setting=dict(r.get("setting", {})), label=r.get("label", ""),
-                seeds=_ints(run_seeds, f"{rw}: seeds") if run_seeds is not None else seeds,
-                data={**data, **r.get("data", {})}, stages=tuple(stages),
-                metrics=tuple(r.get("metrics", metrics))))
+    runs = [spec for i, r in enumerate(raw.get("runs", []))
+            for spec in _parse_run(r, f"{where} runs[{i}]", quick=quick, q=q, data=data, model=model, hidden=hidden,
+                                   seeds=seeds, metrics=metrics, default_dataset=default_dataset)]
     if not runs:
         raise ProtocolError(f"{where}: no runs" + (" at the quick size" if quick else ""))
+    paper = _parse_paper(raw, where)
+    runner = raw.get("runner", "serial")
+    if runner not in ("serial", "dask"):
+        raise ProtocolError(f"{where}: runner must be 'serial' or 'dask', got {runner!r}")
+    return Protocol(
+        name=raw["name"], title=raw["title"], description=raw.get("description", ""), source=raw.get("source", ""),
+        quick=quick, comparable=bool(q.get("comparable", True)) if quick else True, runs=tuple(runs),
+        paper=tuple(paper), report_epochs=_ints(pick("report_epochs", []), f"{where}: report_epochs"),
+        eval_every=int(pick("eval_every", 1)), runner=runner, workers=raw.get("workers"),
+        verdict=raw.get("verdict", ""), path=path, raw=raw)
+
+
+def _parse_run(r: dict, rw: str, *, quick: bool, q: dict, data: dict, model: dict, hidden: list, seeds: tuple,
+               metrics: tuple, default_dataset: Any) -> list[RunSpec]:
+    """The :class:`RunSpec` of one ``[[runs]]`` entry, one per data set it names (none when the quick
+    size skips it)."""
+    _unknown(rw, r, _RUN)
+    if "solver" not in r:
+        raise ProtocolError(f"{rw}: needs a 'solver'")
+    rq = r.get("quick", {})
+    _unknown(f"{rw} quick", rq, _RUN_QUICK)
+    if quick and rq.get("skip", False):
+        return []
+    datasets = r.get("dataset", default_dataset)
+    if datasets is None:
+        raise ProtocolError(f"{rw}: no dataset ([data] dataset or the run's 'dataset')")
+    datasets = datasets if isinstance(datasets, list) else [datasets]
+    if quick and "datasets" in q:
+        datasets = [d for d in datasets if d in q["datasets"]]
+    variant = r.get("variant", "paper")
+    if quick and "variants" in q and variant not in q["variants"]:
+        return []
+    iterations = rq.get("iterations", q.get("iterations", r.get("iterations", 100))) if quick \
+        else r.get("iterations", 100)
+    options = dict(r.get("options", {}))
+    if quick:
+        options.update(rq.get("options", {}))
+    stages = _parse_stages(r, rw, rq.get("stage_iterations") if quick else None)
+    if r.get("init", "paper") not in _INITS:
+        raise ProtocolError(f"{rw}: init must be one of {', '.join(_INITS)}, got {r['init']!r}")
+    run_seeds = rq["seeds"] if quick and "seeds" in rq else r.get("seeds")
+    run_hidden = (rq.get("hidden") if quick and "hidden" in rq else None) or r.get("hidden", hidden)
+    return [RunSpec(
+        solver=r["solver"], variant=variant, dataset=name,
+        iterations=_positive(iterations, f"{rw}: iterations"),
+        hidden=_ints(list(run_hidden), f"{rw}: hidden"), loss=r.get("loss", model.get("loss")),
+        preset=r.get("preset", "paper"), options={**options, **r.get("by_dataset", {}).get(name, {})},
+        init=r.get("init", "paper"), setting=dict(r.get("setting", {})), label=r.get("label", ""),
+        seeds=_ints(run_seeds, f"{rw}: seeds") if run_seeds is not None else seeds,
+        data={**data, **r.get("data", {})}, stages=stages,
+        metrics=tuple(r.get("metrics", metrics))) for name in datasets]
+
+
+def _parse_stages(r: dict, rw: str, stage_iters: list | None) -> tuple:
+    """The greedy stages of a run (``stage_iters``: the quick size's iterations per stage)."""
+    stages = []
+    for k, s in enumerate(r.get("stages", [])):
+        _unknown(f"{rw} stages[{k}]", s, _STAGE)
+        if "depth" not in s or "iterations" not in s:
+            raise ProtocolError(f"{rw} stages[{k}]: needs 'depth' and 'iterations'")
+        its = stage_iters[k] if stage_iters else s["iterations"]
+        if s.get("output_init", "random") not in ("random", "identity"):
+            raise ProtocolError(f"{rw} stages[{k}]: output_init must be 'random' or 'identity'")
+        stages.append(StageSpec(_positive(s["depth"], f"{rw} stages[{k}].depth"), _positive(its, f"{rw} stages"),
+                                s.get("output_init", "random"), dict(s.get("options", {})),
+                                dict(s.get("by_dataset", {}))))
+    return tuple(stages)
+
+
+def _parse_paper(raw: dict, where: str) -> list[PaperValue]:
+    """The paper's reported numbers (``[[paper]]``), each with its source and verdict rule."""
     tolerance = float(raw.get("tolerance", 0.01))
     paper = []
     for i, p in enumerate(raw.get("paper", [])):
@@ -289,12 +312,4 @@ def parse(raw: dict, *, quick: bool = False, path: str | None = None) -> Protoco
             setting=dict(p.get("setting", {})), std=None if p.get("std") is None else float(p["std"]),
             rule=p.get("rule", "within"), tolerance=float(p.get("tolerance", tolerance)),
             quick_comparable=p.get("quick_comparable")))
-    runner = raw.get("runner", "serial")
-    if runner not in ("serial", "dask"):
-        raise ProtocolError(f"{where}: runner must be 'serial' or 'dask', got {runner!r}")
-    return Protocol(
-        name=raw["name"], title=raw["title"], description=raw.get("description", ""), source=raw.get("source", ""),
-        quick=quick, comparable=bool(q.get("comparable", True)) if quick else True, runs=tuple(runs),
-        paper=tuple(paper), report_epochs=_ints(pick("report_epochs", []), f"{where}: report_epochs"),
-        eval_every=int(pick("eval_every", 1)), runner=runner, workers=raw.get("workers"),
-        verdict=raw.get("verdict", ""), path=path, raw=raw)
+    return paper
