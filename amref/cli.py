@@ -8,9 +8,10 @@
 A flag that the solver has no option for is an error, not silently ignored. ``amref train --protocol NAME``
 starts from one run of a protocol (``amref reproduce --list``) and applies the flags given on top. With
 no ``--preset`` and no hyperparameter flag, on a data set the ``quickstart`` protocol covers
-(:mod:`amref.defaults`), a run uses that protocol's settings and says so; ``--preset paper`` gives the papers' values. BLAS and Numba threads
-come from the problem size (:mod:`amref.threads`) unless ``--threads`` says otherwise. Every error ends with a
-single ``amref: error: …`` line and a non-zero exit status.
+(:mod:`amref.defaults`), a run uses that protocol's settings and says so; ``--preset paper`` gives the
+papers' values. BLAS and Numba threads come from the problem size (:mod:`amref.threads`) unless
+``--threads`` says otherwise. Every error ends with a single ``amref: error: …`` line and a non-zero exit
+status.
 """
 
 from __future__ import annotations
