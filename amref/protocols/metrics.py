@@ -11,7 +11,8 @@ Metrics (names in a protocol's ``metrics`` list):
 ``ln_first:COL``,           natural log of COL's first, last or smallest value
 ``ln_last:COL``,
 ``ln_min:COL``
-``first:COL``, ``last:COL`` COL's first or last value
+``first:COL``,              COL's first or last value
+``last:COL``
 ``boundary_bytes``          bytes the layer boundary arrays p and q need per iteration
                             (:func:`amref.quantize.boundary_bytes` of the final network; what the dask
                             runner measures as ``bytes_sent``)
