@@ -688,13 +688,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"train": cmd_train, "reproduce": cmd_reproduce, "report": cmd_report, "plot": cmd_plot,
                 "list": cmd_list}
     try:
-        return handlers[args.command](args)
+        status = handlers[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return status
     except CLIError as exc:
         print(f"amref: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("amref: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (`amref list --options dladmm | head`): stop quietly
+        try:
+            sys.stdout = open(os.devnull, "w")  # so that flushing at exit does not raise again
+        except OSError:
+            pass
+        return 0
     except (ValueError, TypeError, OSError, ImportError, RuntimeError, MemoryError) as exc:  # ProtocolError too
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"amref: error: {message}", file=sys.stderr)

@@ -149,3 +149,15 @@ def test_baseline_presets(tmp_path, capsys):
     assert "unknown preset" in _err_line(capsys)
     assert main(["train", "--solver", "dladmm", "--preset", "mdlam-cora", "--quiet"]) != 0
     assert "presets 'paper' and 'code'" in _err_line(capsys)
+
+
+def test_a_closed_pipe_ends_the_listing_quietly():
+    """`amref list --options dladmm | head -2`: no error line, status 0, when the reader stops reading."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "amref", "list", "--options", "dladmm"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader goes away before amref writes anything
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0 and "rror" not in err, err
