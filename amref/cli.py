@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated hidden widths, e.g. 1000,1000 ('' for none); default 100,100")
     t.add_argument("--loss", choices=("cross_entropy", "squared", "hinge"), default=None,
                    help="output loss (default: the one the solver's paper uses)")
+    t.add_argument("--activation", default="relu", help="hidden activation: relu (default), leaky_relu[:SLOPE], "
+                   "hardtanh, linear, sigmoid, tanh, step; or one per hidden layer, comma-separated")
     t.add_argument("--iters", type=int, default=None, help="iterations (epochs for gradient baselines); default 50")
     t.add_argument("--rho", type=float, default=None, help="ADMM penalty ρ (solver option 'rho')")
     t.add_argument("--nu", type=float, default=None, help="relaxation penalty ν (solver option 'nu')")
@@ -252,7 +254,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     data = amref.load_dataset(args.dataset, **load_kwargs)
     if args.backend != "numpy":
         data = data.to(xp)
-    problem = MLP((data.n_features, *hidden, data.n_classes), loss=args.loss or solver.paper_loss)
+    problem = MLP((data.n_features, *hidden, data.n_classes), loss=args.loss or solver.paper_loss, activation=args.activation)
     params = None
     if args.init is not None:
         if not os.path.exists(args.init):
@@ -285,13 +287,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"amref: {result.status.value}: {result.message}; train acc {h.last('train_accuracy'):.4f}, "
           f"test acc {h.last('test_accuracy'):.4f}, {wall:.1f} s")
     if args.save_weights:
-        save_params(args.save_weights, result.params)
+        save_params(args.save_weights, result.params, activation=problem.activation)
     if args.out:
         from amref.checkpoint import atomic_write_text
 
         extra = {"dataset": data.name, "widths": list(problem.widths), "seed": args.seed, "dtype": args.dtype,
                  "backend": args.backend, "n_train": data.n_train, "wall_seconds": wall,
-                 "argv": sys.argv[1:], "amref_version": amref.__version__, "runner": args.runner}
+                 "argv": sys.argv[1:], "amref_version": amref.__version__, "runner": args.runner,
+                 "activation": problem.activation, "loss": problem.loss}
         atomic_write_text(args.out, result.to_json(**extra))
     if result.status is amref.Status.DIVERGED:
         return EXIT_DIVERGED
