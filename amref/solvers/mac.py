@@ -334,6 +334,8 @@ def update_W_hidden(W: Array, b: Array, z_prev: Array, target: Array, mu: float,
     ``μβ_h²Λ``, one damping per unit (``damping`` is ``1 × n_k``). Returns ``(W, b, damping)``.
     """
     xp = namespace(W, z_prev, target)
+    if _slope_bound(act) == 0.0:  # h′ = 0 wherever it exists (the step): the gradient and the step are 0
+        return W, b, damping
 
     def value_and_grad(V):
         Wv, bv = _split_wb(V)
