@@ -254,7 +254,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     data = amref.load_dataset(args.dataset, **load_kwargs)
     if args.backend != "numpy":
         data = data.to(xp)
-    problem = MLP((data.n_features, *hidden, data.n_classes), loss=args.loss or solver.paper_loss, activation=args.activation)
+    problem = MLP((data.n_features, *hidden, data.n_classes), loss=args.loss or ("squared" if data.task == "regression" else solver.paper_loss), activation=args.activation, task=data.task)
     params = None
     if args.init is not None:
         if not os.path.exists(args.init):

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence
 
 import numpy as np
 
@@ -66,11 +66,15 @@ class MLP:
         Output loss, a name known to :func:`amref.losses.get`: ``"cross_entropy"`` (summed softmax
         cross-entropy, every Wang et al. paper), ``"squared"`` (½‖z − y‖², Zeng et al.) or
         ``"hinge"`` (per-output binary hinge, Taylor et al.).
+    task
+        ``"classification"`` (y one-hot, scored by accuracy) or ``"regression"`` (y real ``n_L × N``,
+        scored by R² and MSE; the loss must be ``"squared"``, the only regression loss amref has).
     """
 
     widths: tuple[int, ...]
     activation: str | Sequence[str] = "relu"
     loss: str = "cross_entropy"
+    task: Literal["classification", "regression"] = "classification"
 
     def __post_init__(self) -> None:
         widths = tuple(self.widths)
@@ -83,6 +87,10 @@ class MLP:
         object.__setattr__(self, "activation", canonical(self.activation))
         self.activations  # raises ValueError for a per-layer list of the wrong length
         losses.get(self.loss)  # raises ValueError for an unknown name
+        if self.task not in ("classification", "regression"):
+            raise ValueError(f"task must be 'classification' or 'regression', got {self.task!r}")
+        if self.task == "regression" and self.loss != "squared":
+            raise ValueError(f"regression needs the squared loss, not {self.loss!r}")
 
     @property
     def n_layers(self) -> int:
@@ -188,10 +196,30 @@ class MLP:
         return float(losses.get(self.loss).value(self.forward(params, x), y))
 
     def evaluate(self, params: Params, x: Array, y: Array) -> tuple[float, float]:
-        """(mean loss per sample, accuracy) of the plain forward pass on ``(x, y)``."""
+        """(mean loss per sample, accuracy) of the plain forward pass on ``(x, y)`` (regression: R² for
+        the accuracy)."""
+        s = self.scores(params, x, y)
+        return s["loss"], s["r2" if self.task == "regression" else "accuracy"]
+
+    def scores(self, params: Params, x: Array, y: Array) -> dict[str, float]:
+        """Scores of the plain forward pass: ``loss`` (mean per sample) and ``accuracy`` (classification),
+        or ``loss``, ``r2`` (coefficient of determination averaged over the targets, as scikit-learn's
+        ``r2_score``) and ``mse`` (mean over samples and targets) for regression."""
         z = self.forward(params, x)
         n = x.shape[1]
-        return float(losses.get(self.loss).value(z, y)) / n, losses.accuracy(z, y)
+        loss = float(losses.get(self.loss).value(z, y)) / n
+        if self.task == "classification":
+            return {"loss": loss, "accuracy": losses.accuracy(z, y)}
+        xp = namespace(z, y)
+        res = xp.sum((y - z) ** 2, axis=1)
+        tot = xp.sum((y - xp.mean(y, axis=1, keepdims=True)) ** 2, axis=1)
+        safe = xp.where(tot > 0, tot, xp.ones_like(tot))
+        r2 = xp.where(tot > 0, 1.0 - res / safe, xp.astype(res == 0, res.dtype))  # constant target: 1 iff exact
+        return {"loss": loss, "r2": float(xp.mean(r2)), "mse": float(xp.mean((y - z) ** 2))}
+
+    def output_targets(self, y: Array) -> Array:
+        """The AM solvers' initial z_L: :func:`label_targets` (±1) for classification, y for regression."""
+        return y if self.task == "regression" else label_targets(y)
 
     # ------------------------------------------------------------------ checks
     def check_params(self, params: Params) -> None:
@@ -208,8 +236,9 @@ class MLP:
                 raise ValueError(f"{name} contains NaN or inf")
 
     def check_data(self, x: Array, y: Array, what: str = "data") -> None:
-        """Raise ``ValueError`` unless ``x`` is ``n_0 × N`` finite and ``y`` is a ``C × N`` one-hot matrix."""
-        check_xy(x, y, what=what)
+        """Raise ``ValueError`` unless ``x`` is ``n_0 × N`` finite and ``y`` is a ``C × N`` one-hot matrix
+        (regression: finite ``n_L × N`` targets)."""
+        check_xy(x, y, what=what, task=self.task)
         if x.shape[0] != self.n_features:
             raise ValueError(f"{what}: x has {x.shape[0]} features, the network expects {self.n_features}")
         if y.shape[0] != self.n_classes:

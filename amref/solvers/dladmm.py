@@ -76,7 +76,7 @@ from ..contract import SolverSpec
 from ..losses import Loss
 from ..losses import get as get_loss
 from ..options import Options, nonnegative, number, positive
-from ..problem import MLP, Params, join_params, label_targets, split_params
+from ..problem import MLP, Params, join_params, split_params
 from .subproblems import ZLOptions, activation_prox, bias_step, linearized_input_step, linearized_weight_step, loss_prox
 
 __all__ = [
@@ -271,7 +271,7 @@ def init_state(problem: MLP, data, params: Params, options: DlADMMOptions) -> Dl
     xp = namespace(data.x_train)
     W, b = split_params(params)
     zs, acts = problem.hidden(params, data.x_train)
-    z = tuple(zs[:-1]) + (label_targets(data.y_train),)
+    z = tuple(zs[:-1]) + (problem.output_targets(data.y_train),)
     return DlADMMState(
         W=tuple(W),
         b=tuple(b),

@@ -96,7 +96,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable, Literal
+from typing import Callable, Literal
 
 from .. import activations as _core_activations
 from ..activations import Activation

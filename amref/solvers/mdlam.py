@@ -91,7 +91,7 @@ from ..contract import SolverSpec
 from ..losses import Loss
 from ..losses import get as get_loss
 from ..options import Options, nonnegative, number, positive
-from ..problem import MLP, Params, join_params, label_targets, split_params
+from ..problem import MLP, Params, join_params, split_params
 from .subproblems import ZLOptions, bias_step, linearized_weight_step, loss_prox
 
 __all__ = [
@@ -336,7 +336,7 @@ def init_state(problem: MLP, data, params: Params, options: MDLAMOptions) -> MDL
     get_loss(problem.loss)  # every loss has the prox the z_L step needs; this only rejects an unknown name
     W, b = split_params(params)
     zs, acts = problem.hidden(params, data.x_train)
-    z = tuple(zs[:-1]) + (label_targets(data.y_train),)
+    z = tuple(zs[:-1]) + (problem.output_targets(data.y_train),)
     a = tuple(acts[1:])
     return MDLAMState(W=tuple(W), b=tuple(b), z=z, a=a, W_prev=tuple(W), a_prev=a, m=tuple(zs),
                       rho=float(options.rho), eps=float(options.eps0), loss=problem.loss,

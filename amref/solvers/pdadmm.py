@@ -118,7 +118,7 @@ from ..contract import SolverSpec
 from ..losses import Loss
 from ..losses import get as get_loss
 from ..options import Options, nonnegative, number, positive
-from ..problem import MLP, Params, join_params, label_targets
+from ..problem import MLP, Params, join_params
 from ..quantize import PAPER_LEVELS, Grid, as_grid, boundary_bytes, on_grid, project
 from .subproblems import ZLOptions, activation_prox, bias_step, linearized_input_step, linearized_weight_step, loss_prox
 
@@ -492,7 +492,7 @@ def init_state(problem: MLP, data, params: Params, options: PdADMMOptions) -> Pd
     zs, acts = problem.hidden(params, data.x_train)
     L = problem.n_layers
     if options.zl_init == "labels":
-        z_last = label_targets(data.y_train)
+        z_last = problem.output_targets(data.y_train)
     elif options.zl_init == "zeros":
         z_last = xp.zeros_like(zs[-1])
     else:

@@ -84,7 +84,7 @@ from ..backend import Array, device, namespace
 from ..contract import SolverSpec
 from ..losses import get as get_loss
 from ..options import Options, nonnegative, number, positive
-from ..problem import MLP, Params, join_params, label_targets, split_params
+from ..problem import MLP, Params, join_params, split_params
 from .subproblems import ZLOptions, activation_prox, loss_prox
 
 __all__ = [
@@ -245,7 +245,7 @@ def init_state(problem: MLP, data, params: Params, options: TaylorADMMOptions) -
     if not options.bias:
         b = [xp.zeros_like(bl) for bl in b]
     zs, acts = problem.hidden(join_params(W, b), data.x_train)
-    z = tuple(zs[:-1]) + (label_targets(data.y_train),)
+    z = tuple(zs[:-1]) + (problem.output_targets(data.y_train),)
     return TaylorADMMState(
         W=tuple(W), b=tuple(b), z=z, a=tuple(acts[1:]), lam=xp.zeros_like(z[-1]), m=tuple(zs), loss=problem.loss,
         activation=problem.activation,
