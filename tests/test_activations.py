@@ -275,3 +275,17 @@ def test_cli_activation_flag_and_run_record(tmp_path):
                  "--quiet", "--out", str(out), "--save-weights", str(tmp_path / "w.npz")]) == 0
     assert json.loads(out.read_text())["activation"] == "hardtanh"
     assert str(np.load(tmp_path / "w.npz")["activation"]) == "hardtanh"
+
+
+def test_resume_of_a_non_relu_run_gives_the_uninterrupted_iterates(tmp_path):
+    data = _tiny(np)
+    problem = MLP((6, 7, 5, 3), activation="tanh,hardtanh")
+    spec = amref.get_solver("pdadmm")
+    opts = spec.options_class(rho=1.0, nu=1.0)
+    straight = amref.minimize(spec, problem, data, opts, max_iter=4, seed=2)
+    ckpt = tmp_path / "run.npz"
+    amref.minimize(spec, problem, data, opts, max_iter=2, seed=2, checkpoint=ckpt, checkpoint_every=2)
+    resumed = amref.minimize(spec, problem, data, opts, max_iter=4, seed=2, resume=ckpt)
+    for a, b in zip(straight.params, resumed.params):
+        np.testing.assert_array_equal(a, b)
+    assert resumed.state.blocks[0].activation == "tanh" and resumed.state.blocks[1].activation == "hardtanh"
