@@ -243,6 +243,7 @@ def prox(
     delta: float = 0.0,
     compare: str = "full",
     steps: int = BISECTION_STEPS,
+    kernel: Callable | None = None,
 ) -> Array:
     r"""Elementwise global ``argmin_z α(z − m)² + β(a − h(z))² + δ(z − z_prev)²``.
 
@@ -266,6 +267,8 @@ def prox(
         ``"full"`` or ``"without_prox"``.
     steps
         Bisection halvings (smooth units only).
+    kernel
+        A compiled replacement of the tanh enumeration (:func:`smooth_prox`'s ``kernel``).
     """
     rec = get(act)
     if not (alpha > 0 and beta > 0 and delta >= 0):
@@ -280,7 +283,7 @@ def prox(
     A = alpha + delta
     c = m if z_prev is None else (alpha * m + delta * z_prev) / A
     if not rec.piecewise_linear:
-        return smooth_prox(rec, c, a, A, beta, steps=steps)
+        return smooth_prox(rec, c, a, A, beta, steps=steps, kernel=kernel)
     tiny = xp.finfo(m.dtype).smallest_normal
     best = best_f = None
     for lo, hi, s, t in rec.pieces:
@@ -325,7 +328,8 @@ def _piece_points(fun, knots: list, steps: int) -> list:
     return [mids[i, ...] for i in range(len(knots) - 1)]
 
 
-def smooth_prox(act: str | Activation, c: Array, a: Array, A: float, B: float, *, steps: int = BISECTION_STEPS) -> Array:
+def smooth_prox(act: str | Activation, c: Array, a: Array, A: float, B: float, *, steps: int = BISECTION_STEPS,
+                kernel: Callable | None = None) -> Array:
     r"""Global ``argmin_z A(z − c)² + B(a − h(z))²`` for h = tanh or sigmoid, by enumeration (bounded).
 
     For tanh, with t = tanh z: (i) every stationary point satisfies ``A(z − c) = B(a − t)(1 − t²)``, so
@@ -349,15 +353,20 @@ def smooth_prox(act: str | Activation, c: Array, a: Array, A: float, B: float, *
         Positive weights.
     steps
         Halvings per bisection (the only loop; ``3 × steps`` passes over stacked arrays).
+    kernel
+        ``kernel(c, a, A, B, steps)``: the same enumeration for tanh, compiled (the Numba kernel
+        :func:`amref.kernels.tanh_prox` passes in for NumPy arrays); None: the array-API code here.
     """
     rec = get(act)
     xp = namespace(c, a)
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     if rec.kind == "sigmoid":
-        return 2.0 * smooth_prox("tanh", 0.5 * c, 2.0 * a - 1.0, 4.0 * A, 0.25 * B, steps=steps)
+        return 2.0 * smooth_prox("tanh", 0.5 * c, 2.0 * a - 1.0, 4.0 * A, 0.25 * B, steps=steps, kernel=kernel)
     if rec.kind != "tanh":
         raise ValueError(f"smooth_prox handles tanh and sigmoid, not {rec.name!r}")
+    if kernel is not None:
+        return kernel(c, a, A, B, steps)
     c, a = xp.broadcast_arrays(c, a)
     k = A / B
     one = xp.ones_like(c)

@@ -64,3 +64,22 @@ def test_with_jit_carries_the_setting_to_another_context():
     assert fresh.run(kernels.jit_setting) is None
     assert fresh.run(kernels.with_jit, setting, kernels.jit_setting) is False
     assert fresh.run(kernels.jit_setting) is None
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("weights", [(1.0, 1.0), (0.02, 10.0), (4.0, 0.25)])
+def test_tanh_prox_kernel_reaches_the_reference_minimum(rng, dtype, weights):
+    from amref.activations import smooth_prox
+
+    A, B = weights
+    c = rng.normal(scale=3, size=(6, 50)).astype(dtype)
+    a = rng.normal(scale=1.5, size=(6, 50)).astype(dtype)
+    ref = smooth_prox("tanh", c, a, A, B)
+    got = numba_cpu.tanh_prox(c, a, A, B, 40)
+    assert got.dtype == c.dtype and got.shape == c.shape
+
+    def f(z):
+        z = z.astype(np.float64)
+        return A * (z - c) ** 2 + B * (a - np.tanh(z)) ** 2
+
+    np.testing.assert_allclose(f(got), f(ref), rtol=1e-6 if dtype == "float32" else 1e-12, atol=1e-12)

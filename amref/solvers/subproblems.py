@@ -303,13 +303,15 @@ def activation_prox(
     ReLU: :func:`relu_prox` (the Numba kernel where enabled; bit for bit what every solver computed before
     activations were options). Any other: :func:`amref.activations.prox` — a closed form per linear piece
     (leaky ReLU, hard tanh, linear, step), or the bounded enumeration of the stationary points with
-    ``steps`` bisection halvings (sigmoid, tanh).
+    ``steps`` bisection halvings (sigmoid, tanh; for NumPy arrays the Numba kernel
+    :func:`amref.kernels.tanh_prox` runs that enumeration where :func:`amref.kernels.use_jit` allows).
     """
     act = get_activation(activation)
     if act.name == "relu":
         return relu_prox(m, a, alpha=alpha, beta=beta, z_prev=z_prev, delta=delta, compare=compare)
+    kernel = None if act.piecewise_linear else kernels.tanh_prox(namespace(m, a, z_prev))
     return _activation_prox(act, m, a, alpha=alpha, beta=beta, z_prev=z_prev, delta=delta, compare=compare,
-                            steps=steps)
+                            steps=steps, kernel=kernel)
 
 
 # ----------------------------------------------------------------------------- z_L subproblem
