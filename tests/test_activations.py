@@ -289,3 +289,30 @@ def test_resume_of_a_non_relu_run_gives_the_uninterrupted_iterates(tmp_path):
     for a, b in zip(straight.params, resumed.params):
         np.testing.assert_array_equal(a, b)
     assert resumed.state.blocks[0].activation == "tanh" and resumed.state.blocks[1].activation == "hardtanh"
+
+
+def test_greedy_stages_keep_the_layers_activations():
+    from amref.solvers.greedy import stage_problem
+
+    problem = MLP((6, 5, 5, 5, 3), activation="tanh,step,relu")
+    assert stage_problem(problem, 2).activation == "tanh" and stage_problem(problem, 3).activation == "tanh,step"
+    assert stage_problem(MLP((6, 5, 5, 3), activation="hardtanh"), 2).activation == "hardtanh"
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "hardtanh", "step", "leaky_relu"])
+def test_mdlam_band_step_is_the_projection_onto_the_band_or_keeps_z(rng, name):
+    """clip(m) onto {z : |a − h(z)| ≤ ε} by brute force; where that set is empty z^k is kept."""
+    from amref.solvers.mdlam import MDLAMOptions, band_z
+
+    m, a, zk = rng.normal(scale=3, size=40), rng.normal(scale=1.5, size=40), rng.normal(size=40)
+    eps = 0.3
+    z = band_z(m, a, eps, MDLAMOptions(), activation=name, z_prev=zk)
+    hg = A.get(name).value(GRID)
+    for i in range(m.size):
+        feasible = GRID[np.abs(a[i] - hg) <= eps]
+        if feasible.size == 0:
+            assert z[i] == zk[i]
+            continue
+        best = feasible[np.argmin(np.abs(feasible - m[i]))]
+        assert abs(z[i] - best) <= 3e-4 or (abs(m[i] - z[i]) <= abs(m[i] - best) + 1e-12)
+        assert abs(a[i] - A.get(name).value(np.array([z[i]]))[0]) <= eps + 1e-12
