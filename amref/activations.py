@@ -402,7 +402,7 @@ def preimage(act: str | Activation, lo: Array, hi: Array) -> tuple[Array, Array]
     r"""The interval ``[B1, B2]`` = ``{z : lo ≤ h(z) ≤ hi}`` for a non-decreasing h, elementwise.
 
     ``B1 = inf{z : h(z) ≥ lo}``, ``B2 = sup{z : h(z) ≤ hi}`` (±∞ where every or no z qualifies). The set
-    is empty where ``B1 > B2`` (the band misses h's range). For the step the supremum of its open negative
+    is empty where ``B1 > B2``, ``B1 = +∞`` or ``B2 = −∞`` (the band misses h's range). For the step the supremum of its open negative
     piece is returned as ``−tiny``. Projection onto the set is ``clip(m, B1, B2)``.
     """
     rec = get(act)

@@ -307,12 +307,13 @@ def test_mdlam_band_step_is_the_projection_onto_the_band_or_keeps_z(rng, name):
     m, a, zk = rng.normal(scale=3, size=40), rng.normal(scale=1.5, size=40), rng.normal(size=40)
     eps = 0.3
     z = band_z(m, a, eps, MDLAMOptions(), activation=name, z_prev=zk)
-    hg = A.get(name).value(GRID)
+    grid = np.linspace(-400.0, 400.0, 800_001)  # leaky ReLU's band reaches z = (a ± ε)/0.01
+    hg = A.get(name).value(grid)
     for i in range(m.size):
-        feasible = GRID[np.abs(a[i] - hg) <= eps]
+        feasible = grid[np.abs(a[i] - hg) <= eps]
         if feasible.size == 0:
             assert z[i] == zk[i]
             continue
         best = feasible[np.argmin(np.abs(feasible - m[i]))]
-        assert abs(z[i] - best) <= 3e-4 or (abs(m[i] - z[i]) <= abs(m[i] - best) + 1e-12)
+        assert abs(z[i] - best) <= 1.5e-3 or (abs(m[i] - z[i]) <= abs(m[i] - best) + 1e-12)
         assert abs(a[i] - A.get(name).value(np.array([z[i]]))[0]) <= eps + 1e-12

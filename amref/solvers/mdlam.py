@@ -261,7 +261,8 @@ def band_z(m, a, eps, options, *, activation: str | Activation = "relu", z_prev=
     if act.name != "relu":
         lower, upper = preimage(act, a - (eps - tol), a + (eps - tol))
         z = xp.maximum(xp.minimum(m, upper), lower)
-        return z if z_prev is None else xp.where(lower <= upper, z, z_prev)
+        feasible = (lower <= upper) & (lower < math.inf) & (upper > -math.inf)
+        return z if z_prev is None else xp.where(feasible, z, z_prev)
     upper = a + (eps - tol)
     lower = xp.where(a - eps > tol, a - (eps - tol), -math.inf)
     return xp.maximum(xp.minimum(m, upper), lower)
