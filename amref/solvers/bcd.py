@@ -52,6 +52,12 @@ This holds for the Gauss–Seidel (W_i then b_i with the new W_i) order used by 
 updates W_i and b_i together from the old pair (``wb_update="jacobi"``, in
 :meth:`BCDOptions.released_code`), for which neither statement is guaranteed.
 
+**Activations.** B5 stays an exact global minimiser for every activation of :mod:`amref.activations`
+(:func:`~amref.solvers.subproblems.activation_prox`), so the monotone decrease and the sufficient descent
+hold for each. The convergence of the whole sequence (the Kurdyka–Łojasiewicz step) needs σ Lipschitz
+continuous (ReLU, leaky ReLU, hard tanh, linear, sigmoid, tanh are); for the discontinuous binary step it is
+not claimed.
+
 **Cost.** B3/B6 form ``V Vᵀ`` (O(n_{i−1}² N)) and solve an n_{i−1} × n_{i−1} system (O(n_{i−1}³));
 B4 factors the n_i × n_i matrix ``ρWᵀW + γI`` and solves for N right-hand sides (O(n_i³ + n_i² N)).
 Solves only, never an explicit inverse (the code uses ``torch.inverse``).

@@ -69,6 +69,11 @@ updates E is not monotone (and, to our knowledge, the paper proves no convergenc
 :func:`diagnostics` reports ``objective`` = E(x^{k+1}; λ^{k+1}) and ``objective_before_multiplier`` =
 E(x^{k+1}; λ^k); the tests check ``objective_before_multiplier[k] ≤ objective[k−1]`` for every k.
 
+**Activations.** The paper states the method for any h; T3 is solved exactly and globally for every
+activation of :mod:`amref.activations` (sigmoid and tanh by a bounded enumeration), so the monotone
+statement above holds for each, the binary step included (its T3 minimiser at the open boundary is
+returned as −tiny, within rounding of the infimum).
+
 Initial values (amref's choice; the paper's initialisation was not verified): z_l, a_l from a
 forward pass of the initial weights (biases zeroed unless ``bias=True``), z_L = ±1 from the labels
 (:func:`~amref.problem.label_targets`, as in every amref AM solver), λ = 0.
