@@ -23,7 +23,8 @@ module               what it holds
 ``driver``           ``minimize``: the one loop (history, evaluation, callback, divergence, tolerance)
 ``problem``          ``MLP`` and parameter I/O
 ``losses``           the output losses and their gradients
-``activations``      ReLU and the activation lookup
+``activations``      the hidden activations (ReLU, leaky ReLU, hard tanh, linear, sigmoid, tanh, step)
+                     and their exact elementwise subproblems
 ``backprop``         hand-written gradients and Hessian-vector products of the MLP
 ``quantize``         quantization grids (pdADMM-G-Q)
 ``data``             ``Dataset``, ``load_dataset`` and the loaders
@@ -39,6 +40,8 @@ module               what it holds
 ``kernels``          optional Numba kernels
 ``parallel``         runners: serial, and dask (needs the ``distributed`` extra, imported when used);
                      ``minimize_with_restores`` for runs that survive lost workers
+``sklearn``          ``AMClassifier``, ``AMRegressor``: scikit-learn estimators over every solver
+                     (imported on first access, so ``import amref`` does not import scikit-learn)
 ===================  ==============================================================================
 
 ``amref.cli`` (the command line) and ``amref.plotting`` (needs the ``plot`` extra) are imported when
@@ -98,8 +101,18 @@ __all__ = [
     "quantize",
     "registry",
     "result",
+    "sklearn",
     "solvers",
     "threads",
 ]
+
+
+def __getattr__(name: str):
+    """``amref.sklearn`` on first access (it imports scikit-learn, an optional extra)."""
+    if name == "sklearn":
+        import importlib
+
+        return importlib.import_module(".sklearn", __name__)
+    raise AttributeError(f"module 'amref' has no attribute {name!r}")
 
 __version__ = "0.1.0"

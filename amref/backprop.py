@@ -7,22 +7,28 @@ Forward and backward pass (one batch ``x`` of B columns)::
 
     a_0 = x
     z_l = W_l a_{l−1} + b_l 1ᵀ             l = 1 … L
-    a_l = relu(z_l)                         l < L
+    a_l = h_l(z_l)                          l < L   (h_l: the layer's activation, ReLU by default)
     ℓ   = s · Σ_j R(z_{L,j}; y_j)           s = 1 ("sum") or 1/B ("mean")
 
     δ_L = s · ∂R/∂z_L                       (softmax(z_L) − y for the cross-entropy, z_L − y squared)
-    δ_l = relu′(z_l) ∘ (W_{l+1}ᵀ δ_{l+1})   l = L−1 … 1
+    δ_l = h_l′(z_l) ∘ (W_{l+1}ᵀ δ_{l+1})   l = L−1 … 1   (h′ computed from a_l; see below for the step)
     ∂ℓ/∂W_l = δ_l a_{l−1}ᵀ,   ∂ℓ/∂b_l = δ_l 1
 
 Exact Hessian-vector product, Pearlmutter's R-operator (forward-over-reverse), for a direction
 ``v = [V_1, v_1, …, V_L, v_L]`` (``R(·)`` is the directional derivative along v)::
 
     R(a_0) = 0
-    R(z_l) = W_l R(a_{l−1}) + V_l a_{l−1} + v_l 1ᵀ,     R(a_l) = relu′(z_l) ∘ R(z_l)
+    R(z_l) = W_l R(a_{l−1}) + V_l a_{l−1} + v_l 1ᵀ,     R(a_l) = h′(z_l) ∘ R(z_l)
     R(δ_L) = s · ∇²R(z_L) R(z_L)                      (column-wise (diag p − p pᵀ) r for the cross-entropy,
                                                        R(z_L) squared, 0 hinge)
-    R(δ_l) = relu′(z_l) ∘ (W_{l+1}ᵀ R(δ_{l+1}) + V_{l+1}ᵀ δ_{l+1})    (relu″ = 0)
+    R(δ_l) = h′(z_l) ∘ (W_{l+1}ᵀ R(δ_{l+1}) + V_{l+1}ᵀ δ_{l+1}) + h″(z_l) ∘ R(z_l) ∘ (W_{l+1}ᵀ δ_{l+1})
+                                                      (h″ = 0 a.e. for the piecewise-linear units)
     (Hv)_{W_l} = R(δ_l) a_{l−1}ᵀ + δ_l R(a_{l−1})ᵀ,     (Hv)_{b_l} = R(δ_l) 1
+
+Every activation's h′ and h″ are functions of its output a = h(z) (:class:`amref.activations.Activation`),
+so the tape keeps a_l only. The binary step has h′ = 0: its hidden layers get no gradient at all;
+``straight_through=True`` replaces h′ by the straight-through estimate 1 (Bengio et al. 2013) for the step
+(and changes nothing for any other unit), and the Hessian-vector product is then that of the surrogate.
 
 Per-sample statistics without per-sample gradients (AdAdaGrad's batch-size tests): sample i's loss gradient for
 layer l is ``G_i = d_i a_iᵀ`` (d_i = column i of the per-sample δ, i.e. δ_l / s), so
@@ -42,7 +48,7 @@ from __future__ import annotations
 from typing import NamedTuple, Sequence
 
 from . import losses
-from .activations import activation as _activation
+from .activations import Activation, layer_activations
 from .backend import Array, namespace
 from .problem import MLP, Params
 
@@ -80,23 +86,20 @@ def output_loss_hvp(loss: str | losses.Loss, z: Array, y: Array, r: Array) -> Ar
 def check_supported(problem: MLP) -> None:
     """Raise ``ValueError`` unless backprop has derivatives for ``problem.loss`` and ``problem.activation``.
 
-    Every loss of :mod:`amref.losses` has them (its record's gradient and Hessian-vector product); the
-    hidden layers must be ReLU.
+    Every loss of :mod:`amref.losses` has them (its record's gradient and Hessian-vector product), and
+    every activation of :mod:`amref.activations` (h′ and h″ from its output).
     """
     losses.get(problem.loss)
-    if problem.activation != "relu":
-        raise ValueError(f"backprop is written for ReLU hidden layers, not {problem.activation!r}")
+    problem.activations  # noqa: B018  (raises for an invalid spec)
 
 
-def _hidden_derivative(activation: str, a: Array) -> Array:
-    """σ′(z_l) from a_l = σ(z_l), as a 0/1 float array (ReLU: 1 where a_l > 0; relu′(0) = 0).
-
-    ReLU's derivative is a function of its output, so the tape keeps a_l and never z_l.
-    """
-    if activation != "relu":
-        raise ValueError(f"backprop is written for ReLU hidden layers, not {activation!r}")
-    xp = namespace(a)
-    return xp.astype(a > 0, a.dtype)
+def _hidden_derivative(act: Activation, a: Array, straight_through: bool = False) -> Array:
+    """h′(z_l) from a_l = h(z_l) (ReLU: 1 where a_l > 0, relu′(0) = 0); with ``straight_through`` the
+    surrogate derivative (1 for the step, h′ for every other unit)."""
+    if act.name == "relu":
+        xp = namespace(a)
+        return xp.astype(a > 0, a.dtype)
+    return (act.surrogate_from_output if straight_through else act.derivative_from_output)(a)
 
 
 def outer_sum(d: Array, a: Array) -> Array:
@@ -138,7 +141,9 @@ class Tape(NamedTuple):
     scale : float
         s = 1 (``"sum"``) or 1/B (``"mean"``); δ / s is the per-sample δ.
     loss_name, activation : str
-        The problem's loss and hidden activation (for the passes that reuse the tape).
+        The problem's loss and hidden activation spec (for the passes that reuse the tape).
+    straight_through : bool
+        Whether the step's derivative was replaced by the straight-through estimate.
     """
 
     activations: list
@@ -150,6 +155,7 @@ class Tape(NamedTuple):
     scale: float
     loss_name: str
     activation: str
+    straight_through: bool = False
 
     @property
     def batch_size(self) -> int:
@@ -157,7 +163,8 @@ class Tape(NamedTuple):
         return int(self.logits.shape[1])
 
 
-def forward_backward(problem: MLP, params: Params, x: Array, y: Array, reduction: str = "sum") -> Tape:
+def forward_backward(problem: MLP, params: Params, x: Array, y: Array, reduction: str = "sum", *,
+                     straight_through: bool = False) -> Tape:
     """Loss and gradient of ``problem`` on the batch ``(x, y)``, keeping the intermediate values.
 
     Parameters
@@ -170,6 +177,8 @@ def forward_backward(problem: MLP, params: Params, x: Array, y: Array, reduction
         Batch, ``n_0 × B`` and ``C × B``.
     reduction
         ``"sum"`` (amref's convention: the loss summed over the batch) or ``"mean"``.
+    straight_through
+        Use the straight-through estimate h′ := 1 for binary-step layers (module docstring).
 
     Returns
     -------
@@ -177,7 +186,7 @@ def forward_backward(problem: MLP, params: Params, x: Array, y: Array, reduction
     """
     xp = namespace(x, y, *params)
     s = _scale(reduction, int(x.shape[1]))
-    f = _activation(problem.activation)
+    hs = layer_activations(problem.activation, len(params) // 2 - 1)
     L = len(params) // 2
     acts = [x]
     z = x
@@ -185,7 +194,7 @@ def forward_backward(problem: MLP, params: Params, x: Array, y: Array, reduction
         z = params[2 * l] @ acts[-1]
         z += params[2 * l + 1]  # in place on the fresh product: one pass over n_l × B fewer
         if l < L - 1:
-            acts.append(f(z))
+            acts.append(hs[l].value(z))
     value, d_out = output_loss(problem.loss, z, y)
     delta = d_out if s == 1.0 else s * d_out
     deltas = [delta]
@@ -195,16 +204,17 @@ def forward_backward(problem: MLP, params: Params, x: Array, y: Array, reduction
         grads[2 * l + 1] = xp.sum(delta, axis=1, keepdims=True)
         if l > 0:
             delta = params[2 * l].T @ delta
-            delta *= _hidden_derivative(problem.activation, acts[l])  # in place on the fresh product
+            delta *= _hidden_derivative(hs[l - 1], acts[l], straight_through)  # in place on the fresh product
             deltas.append(delta)
     deltas.reverse()
     loss = value if s == 1.0 else s * value
-    return Tape(acts, z, y, deltas, loss, grads, s, problem.loss, problem.activation)
+    return Tape(acts, z, y, deltas, loss, grads, s, problem.loss, problem.activation, straight_through)
 
 
-def loss_and_grad(problem: MLP, params: Params, x: Array, y: Array, reduction: str = "sum") -> tuple[Array, list]:
+def loss_and_grad(problem: MLP, params: Params, x: Array, y: Array, reduction: str = "sum", *,
+                  straight_through: bool = False) -> tuple[Array, list]:
     """``(ℓ, ∇ℓ)``: the reduced loss (0-d array) and its gradient ``[∂ℓ/∂W_1, ∂ℓ/∂b_1, …]``."""
-    tape = forward_backward(problem, params, x, y, reduction)
+    tape = forward_backward(problem, params, x, y, reduction, straight_through=straight_through)
     return tape.loss, tape.grads
 
 
@@ -218,6 +228,7 @@ def hessian_vector_product(
     reduction: str = "sum",
     *,
     tape: Tape | None = None,
+    straight_through: bool = False,
 ) -> list:
     """Exact ``∇²ℓ(θ) v`` by the R-operator (module docstring); one extra forward and backward pass.
 
@@ -229,6 +240,8 @@ def hessian_vector_product(
         Direction in the parameters' layout.
     tape
         The :func:`forward_backward` result for the same ``params`` and batch, to skip the forward pass.
+    straight_through
+        As for :func:`forward_backward` (ignored when ``tape`` is given: the tape's setting holds).
 
     Returns
     -------
@@ -236,11 +249,15 @@ def hessian_vector_product(
         ``Hv`` in the parameters' layout.
     """
     if tape is None:
-        tape = forward_backward(problem, params, x, y, reduction)
+        tape = forward_backward(problem, params, x, y, reduction, straight_through=straight_through)
     xp = namespace(tape.logits, *params, *v)
     L = len(params) // 2
     acts, deltas = tape.activations, tape.deltas
-    masks = [_hidden_derivative(tape.activation, a) for a in acts[1:]]  # relu′(z_l), l = 1 … L−1
+    hs = layer_activations(tape.activation, L - 1)
+    masks = [_hidden_derivative(h, a, tape.straight_through) for h, a in zip(hs, acts[1:])]  # h′(z_l), l < L
+    curv = [None if tape.straight_through or h.second_from_output is None else h.second_from_output(a)
+            for h, a in zip(hs, acts[1:])]  # h″(z_l), None where it is 0 a.e.
+    r_zs: list = []
 
     # forward R-pass: R(a_0) = 0
     r_acts: list = [None]  # R(a_0) = 0 is never materialised
@@ -250,6 +267,7 @@ def hessian_vector_product(
         r_z = V @ acts[l] + v_b
         if l > 0:
             r_z = r_z + params[2 * l] @ r_acts[l]
+        r_zs.append(r_z)
         if l < L - 1:
             r_acts.append(masks[l] * r_z)
 
@@ -265,6 +283,8 @@ def hessian_vector_product(
         if l > 0:
             r_e = params[2 * l].T @ r_delta + v[2 * l].T @ deltas[l]
             r_delta = masks[l - 1] * r_e
+            if curv[l - 1] is not None:
+                r_delta = r_delta + curv[l - 1] * r_zs[l - 1] * (params[2 * l].T @ deltas[l])
     return out
 
 

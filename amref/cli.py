@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(or the quickstart run's)")
     t.add_argument("--loss", choices=("cross_entropy", "squared", "hinge"), default=None,
                    help="output loss (default: the one the solver's paper uses)")
+    t.add_argument("--activation", default="relu", help="hidden activation: relu (default), leaky_relu[:SLOPE], "
+                   "hardtanh, linear, sigmoid, tanh, step; or one per hidden layer, comma-separated")
     t.add_argument("--iters", type=int, default=None,
                    help="iterations (epochs for gradient baselines); default 50 (or the quickstart run's)")
     t.add_argument("--rho", type=float, default=None, help="ADMM penalty ρ (solver option 'rho')")
@@ -329,7 +331,7 @@ def _build_run(args: argparse.Namespace, solver: Any, hidden: tuple[int, ...]) -
     data = amref.load_dataset(args.dataset, **load_kwargs)
     if args.backend != "numpy":
         data = data.to(xp)
-    problem = MLP((data.n_features, *hidden, data.n_classes), loss=args.loss or solver.paper_loss)
+    problem = MLP((data.n_features, *hidden, data.n_classes), loss=args.loss or ("squared" if data.task == "regression" else solver.paper_loss), activation=args.activation, task=data.task)
     params = None
     if args.init is not None:
         if not os.path.exists(args.init):
@@ -382,12 +384,13 @@ def _write_outputs(args: argparse.Namespace, result: Any, data: Any, problem: An
     from amref.problem import save_params
 
     if args.save_weights:
-        save_params(args.save_weights, result.params)
+        save_params(args.save_weights, result.params, activation=problem.activation)
     if args.out:
         extra = {"dataset": data.name, "widths": list(problem.widths), "seed": args.seed, "dtype": args.dtype,
                  "backend": args.backend, "n_train": data.n_train, "wall_seconds": wall,
                  "argv": sys.argv[1:], "amref_version": amref.__version__, "runner": args.runner,
                  "provenance": amref.provenance.collect(seeds=[args.seed], backend=args.backend),
+                 "activation": problem.activation, "loss": problem.loss,
                  **record, **getattr(args, "record_extra", {})}
         atomic_write_text(args.out, result.to_json(**extra))
 

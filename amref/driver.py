@@ -216,15 +216,19 @@ def _iterate(solver: SolverSpec, problem: MLP, data: Dataset, options: Any, stat
 
 
 def _evaluate(problem: MLP, params: Params, data: Dataset) -> dict[str, float]:
-    """Forward-pass loss and accuracy on the training and test sets (NaN without a test set)."""
-    train_loss, train_acc = problem.evaluate(params, data.x_train, data.y_train)
-    row = {"train_loss": train_loss, "train_accuracy": train_acc}
-    if data.x_test is not None:
-        test_loss, test_acc = problem.evaluate(params, data.x_test, data.y_test)
-    else:
-        test_loss = test_acc = math.nan
-    row.update(test_loss=test_loss, test_accuracy=test_acc)
-    return row
+    """Forward-pass loss and accuracy on the training and test sets (NaN without a test set); for
+    regression the accuracy columns are NaN and ``train_r2``, ``train_mse``, ``test_r2``, ``test_mse`` hold
+    the scores (:meth:`~amref.problem.MLP.scores`)."""
+    train = problem.scores(params, data.x_train, data.y_train)
+    test = problem.scores(params, data.x_test, data.y_test) if data.x_test is not None else \
+        dict.fromkeys(train, math.nan)
+    row = {}
+    for split, s in (("train", train), ("test", test)):
+        row[f"{split}_loss"] = s["loss"]
+        row[f"{split}_accuracy"] = s.get("accuracy", math.nan)
+        if problem.task == "regression":
+            row.update({f"{split}_r2": s["r2"], f"{split}_mse": s["mse"]})
+    return {k: row[k] for k in ("train_loss", "train_accuracy", "test_loss", "test_accuracy")} | row
 
 
 def _evaluate_last(solver: SolverSpec, problem: MLP, data: Dataset, state: Any, history: History) -> None:

@@ -1,4 +1,4 @@
-r"""The training problem every solver and baseline shares: a ReLU MLP with a summed loss.
+r"""The training problem every solver and baseline shares: an MLP (ReLU by default) with a summed loss.
 
 =============  =====================================================================================
 symbol         meaning (paper notation, 1-based layers; Python lists are 0-based: ``W[l-1]`` is W_l)
@@ -8,7 +8,8 @@ n_l            width of layer l; n_0 = number of features, n_L = number of class
 W_l            weight, ``n_l × n_{l-1}``
 b_l            bias, stored as a column ``n_l × 1`` (the papers' ``b_l 1ᵀ`` broadcast)
 a_0 = x        data, ``n_0 × N`` (columns are samples)
-z_l            ``W_l a_{l-1} + b_l``; a_l = relu(z_l) for l < L; z_L are the logits
+z_l            ``W_l a_{l-1} + b_l``; a_l = h_l(z_l) for l < L; z_L are the logits
+h_l            hidden activation of layer l, ``MLP.activation`` (:mod:`amref.activations`; ReLU default)
 R(z_L; y)      summed output loss, ``MLP.loss``: softmax cross-entropy (default), squared or hinge
                (:mod:`amref.losses`)
 =============  =====================================================================================
@@ -22,12 +23,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence
 
 import numpy as np
 
 from . import losses
-from .activations import activation as _activation
+from .activations import Activation, canonical, layer_activations
 from .backend import Array, from_host, get_namespace, namespace, to_host
 from .data.dataset import check_xy
 
@@ -50,23 +51,30 @@ INIT_SCHEMES = ("paper", "reseed")
 
 @dataclass(frozen=True)
 class MLP:
-    """A fully connected ReLU network with a linear output layer and a summed loss.
+    """A fully connected network with a linear output layer and a summed loss.
 
     Parameters
     ----------
     widths
         Layer widths ``(n_0, n_1, …, n_L)``: features, hidden widths, classes.
     activation
-        Hidden activation; the papers use ``"relu"``.
+        Hidden activation, a name of :mod:`amref.activations` (``"relu"``, the papers' choice;
+        ``"leaky_relu"`` or ``"leaky_relu:0.2"``, ``"hardtanh"``, ``"linear"``, ``"sigmoid"``, ``"tanh"``,
+        ``"step"``), or one name per hidden layer (a list, or commas: ``"relu,tanh"``). Stored as the
+        canonical comma-separated string.
     loss
         Output loss, a name known to :func:`amref.losses.get`: ``"cross_entropy"`` (summed softmax
         cross-entropy, every Wang et al. paper), ``"squared"`` (½‖z − y‖², Zeng et al.) or
         ``"hinge"`` (per-output binary hinge, Taylor et al.).
+    task
+        ``"classification"`` (y one-hot, scored by accuracy) or ``"regression"`` (y real ``n_L × N``,
+        scored by R² and MSE; the loss must be ``"squared"``, the only regression loss amref has).
     """
 
     widths: tuple[int, ...]
-    activation: str = "relu"
+    activation: str | Sequence[str] = "relu"
     loss: str = "cross_entropy"
+    task: Literal["classification", "regression"] = "classification"
 
     def __post_init__(self) -> None:
         widths = tuple(self.widths)
@@ -76,13 +84,23 @@ class MLP:
             if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
                 raise ValueError(f"layer widths must be positive integers, got {widths}")
         object.__setattr__(self, "widths", tuple(int(n) for n in widths))
-        _activation(self.activation)
+        object.__setattr__(self, "activation", canonical(self.activation))
+        self.activations  # raises ValueError for a per-layer list of the wrong length
         losses.get(self.loss)  # raises ValueError for an unknown name
+        if self.task not in ("classification", "regression"):
+            raise ValueError(f"task must be 'classification' or 'regression', got {self.task!r}")
+        if self.task == "regression" and self.loss != "squared":
+            raise ValueError(f"regression needs the squared loss, not {self.loss!r}")
 
     @property
     def n_layers(self) -> int:
         """L, the number of weight layers."""
         return len(self.widths) - 1
+
+    @property
+    def activations(self) -> tuple[Activation, ...]:
+        """The :class:`~amref.activations.Activation` record of each hidden layer (length L − 1)."""
+        return layer_activations(self.activation, self.n_layers - 1)
 
     @property
     def n_features(self) -> int:
@@ -153,17 +171,16 @@ class MLP:
 
     # ------------------------------------------------------------------ forward pass
     def forward(self, params: Params, x: Array) -> Array:
-        """Logits z_L of the plain forward pass a_l = relu(W_l a_{l-1} + b_l) (keeps one layer at a time)."""
-        f = _activation(self.activation)
+        """Logits z_L of the plain forward pass a_l = h_l(W_l a_{l-1} + b_l) (keeps one layer at a time)."""
         Ws, bs = split_params(params)
         a = x
-        for W, b in zip(Ws[:-1], bs[:-1]):
-            a = f(W @ a + b)
+        for W, b, act in zip(Ws[:-1], bs[:-1], self.activations):
+            a = act.value(W @ a + b)
         return Ws[-1] @ a + bs[-1]
 
     def hidden(self, params: Params, x: Array) -> tuple[list[Array], list[Array]]:
         """Forward pass keeping every layer: ``(zs, as_)`` with z_1…z_L and a_0=x, a_1…a_{L-1}."""
-        f = _activation(self.activation)
+        hs = self.activations
         Ws, bs = split_params(params)
         zs: list[Array] = []
         acts: list[Array] = [x]
@@ -171,7 +188,7 @@ class MLP:
             z = W @ acts[-1] + b
             zs.append(z)
             if l < self.n_layers - 1:
-                acts.append(f(z))
+                acts.append(hs[l].value(z))
         return zs, acts
 
     def loss_value(self, params: Params, x: Array, y: Array) -> float:
@@ -179,10 +196,30 @@ class MLP:
         return float(losses.get(self.loss).value(self.forward(params, x), y))
 
     def evaluate(self, params: Params, x: Array, y: Array) -> tuple[float, float]:
-        """(mean loss per sample, accuracy) of the plain forward pass on ``(x, y)``."""
+        """(mean loss per sample, accuracy) of the plain forward pass on ``(x, y)`` (regression: R² for
+        the accuracy)."""
+        s = self.scores(params, x, y)
+        return s["loss"], s["r2" if self.task == "regression" else "accuracy"]
+
+    def scores(self, params: Params, x: Array, y: Array) -> dict[str, float]:
+        """Scores of the plain forward pass: ``loss`` (mean per sample) and ``accuracy`` (classification),
+        or ``loss``, ``r2`` (coefficient of determination averaged over the targets, as scikit-learn's
+        ``r2_score``) and ``mse`` (mean over samples and targets) for regression."""
         z = self.forward(params, x)
         n = x.shape[1]
-        return float(losses.get(self.loss).value(z, y)) / n, losses.accuracy(z, y)
+        loss = float(losses.get(self.loss).value(z, y)) / n
+        if self.task == "classification":
+            return {"loss": loss, "accuracy": losses.accuracy(z, y)}
+        xp = namespace(z, y)
+        res = xp.sum((y - z) ** 2, axis=1)
+        tot = xp.sum((y - xp.mean(y, axis=1, keepdims=True)) ** 2, axis=1)
+        safe = xp.where(tot > 0, tot, xp.ones_like(tot))
+        r2 = xp.where(tot > 0, 1.0 - res / safe, xp.astype(res == 0, res.dtype))  # constant target: 1 iff exact
+        return {"loss": loss, "r2": float(xp.mean(r2)), "mse": float(xp.mean((y - z) ** 2))}
+
+    def output_targets(self, y: Array) -> Array:
+        """The AM solvers' initial z_L: :func:`label_targets` (±1) for classification, y for regression."""
+        return y if self.task == "regression" else label_targets(y)
 
     # ------------------------------------------------------------------ checks
     def check_params(self, params: Params) -> None:
@@ -199,8 +236,9 @@ class MLP:
                 raise ValueError(f"{name} contains NaN or inf")
 
     def check_data(self, x: Array, y: Array, what: str = "data") -> None:
-        """Raise ``ValueError`` unless ``x`` is ``n_0 × N`` finite and ``y`` is a ``C × N`` one-hot matrix."""
-        check_xy(x, y, what=what)
+        """Raise ``ValueError`` unless ``x`` is ``n_0 × N`` finite and ``y`` is a ``C × N`` one-hot matrix
+        (regression: finite ``n_L × N`` targets)."""
+        check_xy(x, y, what=what, task=self.task)
         if x.shape[0] != self.n_features:
             raise ValueError(f"{what}: x has {x.shape[0]} features, the network expects {self.n_features}")
         if y.shape[0] != self.n_classes:
@@ -222,14 +260,18 @@ def join_params(Ws: Sequence[Array], bs: Sequence[Array]) -> Params:
     return [p for pair in zip(Ws, bs) for p in pair]
 
 
-def save_params(path: str | os.PathLike, params: Params) -> None:
+def save_params(path: str | os.PathLike, params: Params, *, activation: str | None = None) -> None:
     """Write weights to ``.npz`` with keys ``W1..WL``, ``b1..bL`` (biases 1-D), atomically.
 
-    The arrays are copied to the host (the caller asked for a file).
+    The arrays are copied to the host (the caller asked for a file). ``activation`` (the network's
+    ``MLP.activation``) is recorded under the key ``activation`` when given, and :func:`load_params`
+    then checks it.
     """
     Ws, bs = split_params(params)
     arrays = {f"W{l + 1}": to_host(W) for l, W in enumerate(Ws)}
     arrays.update({f"b{l + 1}": to_host(b).reshape(-1) for l, b in enumerate(bs)})
+    if activation is not None:
+        arrays["activation"] = np.asarray(canonical(activation))
     from .checkpoint import atomic_savez
 
     atomic_savez(path, arrays)
@@ -243,7 +285,8 @@ def load_params(
     Raises
     ------
     ValueError
-        Missing keys, unexpected keys, wrong shapes or non-finite values; the message names the key.
+        Missing keys, unexpected keys, wrong shapes or non-finite values; the message names the key. A
+        file that records an activation different from ``mlp.activation``.
     """
     xp = get_namespace("numpy") if xp is None else xp
     try:
@@ -254,6 +297,9 @@ def load_params(
     except Exception as exc:
         raise ValueError(f"{path}: not a readable .npz weights file ({exc})") from exc
     L = mlp.n_layers
+    recorded = stored.pop("activation", None)
+    if recorded is not None and str(recorded) != mlp.activation:
+        raise ValueError(f"{path}: weights of a {str(recorded)!r} network, not {mlp.activation!r}")
     expected = [f"W{l}" for l in range(1, L + 1)] + [f"b{l}" for l in range(1, L + 1)]
     missing = [k for k in expected if k not in stored]
     extra = sorted(set(stored) - set(expected))

@@ -47,7 +47,7 @@ def test_init_and_save_weights_give_identical_runs(tmp_path):
         assert main(["train", "--iters", "2", "--hidden", "12", "--quiet", "--seed", "99", "--init", str(w0),
                      "--save-weights", str(w), "--rho", "1"]) == 0
     with np.load(w1) as a, np.load(w2) as b:
-        assert sorted(a.files) == ["W1", "W2", "b1", "b2"] and a["W1"].shape == (12, 64)
+        assert sorted(a.files) == ["W1", "W2", "activation", "b1", "b2"] and a["W1"].shape == (12, 64)
         for k in a.files:
             np.testing.assert_array_equal(a[k], b[k])
 

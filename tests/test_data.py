@@ -18,7 +18,7 @@ from amref.data.image_files import IDX_LABELS, MNIST_LIKE, read_idx
 
 
 def test_dataset_names():
-    assert dataset_names() == ("mnist", "fashion-mnist", "digits", "cora", "citeseer", "pubmed",
+    assert dataset_names() == ("mnist", "fashion-mnist", "digits", "diabetes", "cora", "citeseer", "pubmed",
                                "amazon-computers", "amazon-photo", "coauthor-cs", "coauthor-physics")
 
 

@@ -80,3 +80,22 @@ def test_small_arrays_keep_the_reference_by_default():
     assert kernels.relu_prox(npx, size=kernels.JIT_MIN_SIZE) is numba_cpu.relu_prox
     with kernels.use_jit(True):
         assert kernels.relu_prox(npx, size=10) is numba_cpu.relu_prox
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("weights", [(1.0, 1.0), (0.02, 10.0), (4.0, 0.25)])
+def test_tanh_prox_kernel_reaches_the_reference_minimum(rng, dtype, weights):
+    from amref.activations import smooth_prox
+
+    A, B = weights
+    c = rng.normal(scale=3, size=(6, 50)).astype(dtype)
+    a = rng.normal(scale=1.5, size=(6, 50)).astype(dtype)
+    ref = smooth_prox("tanh", c, a, A, B)
+    got = numba_cpu.tanh_prox(c, a, A, B, 40)
+    assert got.dtype == c.dtype and got.shape == c.shape
+
+    def f(z):
+        z = z.astype(np.float64)
+        return A * (z - c) ** 2 + B * (a - np.tanh(z)) ** 2
+
+    np.testing.assert_allclose(f(got), f(ref), rtol=1e-6 if dtype == "float32" else 1e-12, atol=1e-12)

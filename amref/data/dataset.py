@@ -1,5 +1,6 @@
-"""The in-memory dataset every solver takes: features × samples matrices and one-hot labels, and the
-checks and conversions of that layout (:func:`check_xy`, :func:`one_hot`)."""
+"""The in-memory dataset every solver takes: features × samples matrices and one-hot labels (classification)
+or real targets (regression), and the checks and conversions of that layout (:func:`check_xy`,
+:func:`one_hot`)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,17 @@ import numpy as np
 
 from ..backend import Array, from_host, get_namespace, namespace
 
-__all__ = ["check_xy", "Dataset", "one_hot"]
+__all__ = ["check_xy", "Dataset", "one_hot", "TASKS"]
+
+#: What a dataset's targets are: one-hot labels, or real-valued targets (``n_targets × N``).
+TASKS = ("classification", "regression")
 
 
-def check_xy(x: Array, y: Array, what: str = "data") -> None:
-    """Validate a features × samples matrix and its one-hot labels (shapes, finiteness, one-hot-ness)."""
+def check_xy(x: Array, y: Array, what: str = "data", *, task: str = "classification") -> None:
+    """Validate a features × samples matrix and its targets: one-hot labels (``task="classification"``) or
+    finite real targets (``"regression"``), with matching sample counts."""
+    if task not in TASKS:
+        raise ValueError(f"{what}: task must be one of {TASKS}, got {task!r}")
     xp = namespace(x, y)
     if x.ndim != 2 or y.ndim != 2:
         raise ValueError(f"{what}: x and y must be 2-D (features × samples, classes × samples)")
@@ -25,6 +32,10 @@ def check_xy(x: Array, y: Array, what: str = "data") -> None:
         raise ValueError(f"{what}: no samples")
     if not bool(xp.all(xp.isfinite(x))):
         raise ValueError(f"{what}: x contains NaN or inf")
+    if task == "regression":
+        if not bool(xp.all(xp.isfinite(y))):
+            raise ValueError(f"{what}: y contains NaN or inf")
+        return
     ok = xp.all((y == 0) | (y == 1)) & xp.all(xp.sum(y, axis=0) == 1)
     if not bool(ok):
         raise ValueError(f"{what}: y must be one-hot (each column a single 1, zeros elsewhere)")
@@ -57,13 +68,15 @@ class Dataset:
     x_train : array, ``n_features × N_train``
         Training features, columns are samples.
     y_train : array, ``C × N_train``
-        One-hot training labels.
+        One-hot training labels; real targets (``n_targets × N_train``) when ``task="regression"``.
     x_test, y_test : array or None
         Test split in the same layout.
     x_val, y_val : array or None
         Validation split (graph datasets).
     info : dict
         Provenance: source files, split sizes, preprocessing.
+    task : {"classification", "regression"}
+        What ``y`` holds.
 
     The constructor validates shapes, finiteness and one-hot labels, and that all splits share the
     namespace, the feature count and the class count.
@@ -77,17 +90,18 @@ class Dataset:
     x_val: Array | None = None
     y_val: Array | None = None
     info: dict = dataclasses.field(default_factory=dict)
+    task: str = "classification"
 
     def __post_init__(self) -> None:
         namespace(self.x_train, self.y_train, self.x_test, self.y_test, self.x_val, self.y_val)
-        check_xy(self.x_train, self.y_train, what=f"{self.name} train")
+        check_xy(self.x_train, self.y_train, what=f"{self.name} train", task=self.task)
         for split in ("test", "val"):
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
             if (x is None) != (y is None):
                 raise ValueError(f"{self.name}: x_{split} and y_{split} must be given together")
             if x is None:
                 continue
-            check_xy(x, y, what=f"{self.name} {split}")
+            check_xy(x, y, what=f"{self.name} {split}", task=self.task)
             if x.shape[0] != self.x_train.shape[0]:
                 raise ValueError(f"{self.name}: {split} has {x.shape[0]} features, train has {self.x_train.shape[0]}")
             if y.shape[0] != self.y_train.shape[0]:
@@ -102,7 +116,7 @@ class Dataset:
 
     @property
     def n_classes(self) -> int:
-        """Number of classes C."""
+        """Number of classes C (regression: the number of targets)."""
         return int(self.y_train.shape[0])
 
     @property

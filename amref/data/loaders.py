@@ -10,6 +10,9 @@ name                what :func:`load_dataset` returns
 ``fashion-mnist``   784 × 60,000 train, 784 × 10,000 test, /255
 ``digits``          scikit-learn's 8×8 digits (bundled, no file): 64 × 1,437 / 64 × 360, /16, stratified
                     80/20 split with ``random_state=0``
+``diabetes``        regression: scikit-learn's diabetes data (bundled, no file): 10 × 353 / 10 × 89,
+                    random 80/20 split with ``random_state=0``; features and the target standardised
+                    with the training split's mean and standard deviation (``info`` holds them)
 ``cora``,           GA-MLP features (:func:`amref.data.graphs.graph_dataset`) of the Planetoid graphs,
 ``citeseer``,       public split (140/120/60 train, 500 val, 1,000 test)
 ``pubmed``
@@ -53,20 +56,66 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from .dataset import Dataset
 from .files import DataError
 from .graph_files import DEFAULT_SPLIT_SEED, GRAPH_NAMES, load_graph
 from .graphs import graph_dataset
 from .image_files import MNIST_LIKE, load_digits, load_mnist_like
 
-__all__ = ["IMAGE_NAMES", "dataset_names", "load_dataset"]
+__all__ = ["IMAGE_NAMES", "REGRESSION_NAMES", "dataset_names", "load_dataset", "load_diabetes"]
 
 IMAGE_NAMES = (*MNIST_LIKE, "digits")
+#: Regression datasets (real-valued targets, ``Dataset.task == "regression"``).
+REGRESSION_NAMES = ("diabetes",)
 
 
 def dataset_names() -> tuple[str, ...]:
-    """Names accepted by :func:`load_dataset`: image datasets first, then graphs."""
-    return IMAGE_NAMES + GRAPH_NAMES
+    """Names accepted by :func:`load_dataset`: image datasets first, then regression, then graphs."""
+    return IMAGE_NAMES + REGRESSION_NAMES + GRAPH_NAMES
+
+
+def load_diabetes(*, train_size: int | None = None, test_size: int | None = None, dtype: str = "float64") -> Dataset:
+    """scikit-learn's bundled diabetes regression data (442 patients, 10 features, no download).
+
+    A random 80/20 split (``train_test_split(test_size=0.2, random_state=0)``: 353 / 89); features and
+    target are standardised with the training split's mean and standard deviation, recorded in ``info``
+    (``target_mean``, ``target_std``) so predictions can be mapped back. ``train_size`` / ``test_size``
+    keep the first ``k`` of each split.
+
+    Raises
+    ------
+    ImportError
+        Without scikit-learn (the ``sklearn`` extra).
+    """
+    try:
+        from sklearn.datasets import load_diabetes as sklearn_diabetes
+        from sklearn.model_selection import train_test_split
+    except ImportError:
+        raise ImportError('the diabetes dataset ships with scikit-learn: pip install "amref[sklearn]"') from None
+    if dtype not in ("float32", "float64"):
+        raise DataError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    bunch = sklearn_diabetes()
+    x_tr, x_te, y_tr, y_te = train_test_split(bunch.data, bunch.target, test_size=0.2, random_state=0)
+    sizes = []
+    for what, size, have in (("train", train_size, len(y_tr)), ("test", test_size, len(y_te))):
+        if size is not None and (isinstance(size, bool) or not isinstance(size, (int, np.integer))
+                                 or not 1 <= size <= have):
+            raise DataError(f"diabetes: {what} size must be an integer in [1, {have}], got {size!r}")
+        sizes.append(have if size is None else int(size))
+    mu, sd = x_tr.mean(axis=0), x_tr.std(axis=0)
+    t_mu, t_sd = float(y_tr.mean()), float(y_tr.std())
+
+    def columns(x, y, n):
+        return (np.ascontiguousarray(((x[:n] - mu) / sd).T, dtype=dtype),
+                np.ascontiguousarray(((y[:n] - t_mu) / t_sd)[None, :], dtype=dtype))
+
+    info = {"source": "sklearn.datasets.load_diabetes", "split": "train_test_split(test_size=0.2, random_state=0)",
+            "preprocessing": "features and target standardised with the training split's statistics",
+            "target_mean": t_mu, "target_std": t_sd}
+    return Dataset("diabetes", *columns(x_tr, y_tr, sizes[0]), *columns(x_te, y_te, sizes[1]), info=info,
+                   task="regression")
 
 
 def _reject(name: str, kind: str, **options: tuple[object, object]) -> None:
@@ -137,6 +186,9 @@ def load_dataset(
     if name == "digits":
         _reject(name, "8×8 images bundled with scikit-learn", downsample=(downsample, None), **graph_options)
         return load_digits(train_size=train_size, test_size=test_size, dtype=dtype)
+    if name == "diabetes":
+        _reject(name, "a regression table bundled with scikit-learn", downsample=(downsample, None), **graph_options)
+        return load_diabetes(train_size=train_size, test_size=test_size, dtype=dtype)
     if name in GRAPH_NAMES:
         _reject(name, "a graph dataset with a fixed split", train_size=(train_size, None),
                 test_size=(test_size, None), downsample=(downsample, None))

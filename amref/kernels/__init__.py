@@ -22,6 +22,9 @@ operation                   shape             array API  Numba        decision
 ==========================  ================  =========  ===========  =========================================
 ReLU prox (z-update)        1000 × 10000 f32  182 ms      16 ms        kept (11×): one pass instead of ~12
 ReLU prox (z-update)        1000 × 10000 f64  614 ms      52 ms        kept (12×)
+tanh/sigmoid prox           64 × 1437 f64     1.7–1.9 s   0.5–0.8 s    kept (2–3×, measured on a loaded 2-core
+                                                                       machine, not by the asv suite): pieces
+                                                                       without a sign change are skipped
 softmax-CE value + grad     10 × 55000 f32    2.6 ms      15.8 ms      **dropped**: NumPy's SIMD ``exp`` is 4×
                                                                        faster than Numba's, even with fastmath
 softmax-CE value + grad     10 × 55000 f64    16.3 ms     13.8 ms      dropped (1.2×, not worth a second path)
@@ -38,7 +41,8 @@ from typing import Any, Callable, Iterator
 
 from ..backend import is_numpy
 
-__all__ = ["JIT_MIN_SIZE", "jit_setting", "numba_available", "relu_prox", "use_jit", "use_numba", "with_jit"]
+__all__ = ["JIT_MIN_SIZE", "jit_setting", "numba_available", "relu_prox", "tanh_prox", "use_jit", "use_numba",
+           "with_jit"]
 
 
 def numba_available() -> bool:
@@ -118,3 +122,16 @@ def relu_prox(xp: ModuleType, size: int | None = None) -> Callable | None:
     from . import numba_cpu
 
     return numba_cpu.relu_prox
+
+
+def tanh_prox(xp: ModuleType, size: int | None = None) -> Callable | None:
+    """Numba tanh-prox kernel ``(c, a, A, B, steps) -> z`` (:func:`amref.activations.smooth_prox`), or None
+    (per :func:`use_jit`; with the default setting also for fewer than :data:`JIT_MIN_SIZE` elements)."""
+    jit = jit_setting()
+    if not use_numba(xp, jit):
+        return None
+    if jit is None and size is not None and size < JIT_MIN_SIZE:
+        return None
+    from . import numba_cpu
+
+    return numba_cpu.tanh_prox

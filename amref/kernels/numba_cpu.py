@@ -9,7 +9,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["relu_prox"]
+__all__ = ["relu_prox", "tanh_prox"]
 
 @numba.njit(parallel=True, cache=True)  # compiled once per environment, then loaded (numba cache)
 def _relu_prox(m, a, zp, alpha, beta, delta, has_prev, compare_full, out):
@@ -33,6 +33,79 @@ def _relu_prox(m, a, zp, alpha, beta, delta, has_prev, compare_full, out):
                 f1 += delta * (c1 - pij) ** 2
                 f2 += delta * (c2 - pij) ** 2
             out[i, j] = c2 if f2 < f1 else c1
+
+
+@numba.njit(cache=False, inline="always")
+def _bisect(kind, a, k, c, A, B, lo, hi, steps):
+    """The array version's bisection on one piece: kind 0 = q′(t), 1 = q(t), 2 = the objective's z-derivative.
+
+    A piece without a sign change holds no root; it returns ``lo`` at once (the array version returns another
+    point of the piece: as a knot or a candidate either is as good, the function being monotone there).
+    """
+    f_lo = _tanh_fun(kind, a, k, c, A, B, lo)
+    s_lo = (f_lo > 0) - (f_lo < 0)
+    f_hi = _tanh_fun(kind, a, k, c, A, B, hi)
+    if s_lo != 0 and ((f_hi > 0) - (f_hi < 0)) == s_lo:
+        return lo
+    w = hi - lo
+    for _ in range(steps):
+        w = 0.5 * w
+        mid = lo + w
+        f = _tanh_fun(kind, a, k, c, A, B, mid)
+        if ((f > 0) - (f < 0)) == s_lo:
+            lo = mid
+    return lo + 0.5 * w
+
+
+@numba.njit(cache=False, inline="always")
+def _tanh_fun(kind, a, k, c, A, B, x):
+    if kind == 0:
+        return ((12.0 * x - 6.0 * a) * x - 8.0) * x + 2.0 * a
+    if kind == 1:
+        return (((3.0 * x - 2.0 * a) * x - 4.0) * x + 2.0 * a) * x + (1.0 + k)
+    t = np.tanh(x)
+    return A * (x - c) + B * (t - a) * (1.0 - t * t)
+
+
+@numba.njit(parallel=True, cache=True)
+def _tanh_prox(c, a, A, B, steps, e, out):
+    k = A / B
+    for i in numba.prange(c.size):
+        ci, ai = c[i], a[i]
+        disc = np.sqrt(144.0 * ai * ai + 1152.0)
+        r1 = min(max((12.0 * ai - disc) / 72.0, -1.0), 1.0)
+        r2 = min(max((12.0 * ai + disc) / 72.0, -1.0), 1.0)
+        # roots of q′ (one per monotone piece), then of q: the objective's inflection points
+        p1 = _bisect(0, ai, k, ci, A, B, -1.0, r1, steps)
+        p2 = _bisect(0, ai, k, ci, A, B, r1, r2, steps)
+        p3 = _bisect(0, ai, k, ci, A, B, r2, 1.0, steps)
+        s1 = _bisect(1, ai, k, ci, A, B, -1.0, p1, steps)
+        s2 = _bisect(1, ai, k, ci, A, B, p1, p2, steps)
+        s3 = _bisect(1, ai, k, ci, A, B, p2, p3, steps)
+        s4 = _bisect(1, ai, k, ci, A, B, p3, 1.0, steps)
+        r = (1.0 / k) * (abs(ai) + 1.0)
+        lo, hi = ci - r, ci + r
+        z1 = min(max(np.arctanh(min(max(s1, -e), e)), lo), hi)
+        z2 = min(max(np.arctanh(min(max(s2, -e), e)), lo), hi)
+        z3 = min(max(np.arctanh(min(max(s3, -e), e)), lo), hi)
+        z4 = min(max(np.arctanh(min(max(s4, -e), e)), lo), hi)
+        best, best_f = lo, np.inf
+        for left, right in ((lo, z1), (z1, z2), (z2, z3), (z3, z4), (z4, hi)):
+            z = _bisect(2, ai, k, ci, A, B, left, right, steps)
+            f = A * (z - ci) ** 2 + B * (ai - np.tanh(z)) ** 2
+            if f < best_f:
+                best, best_f = z, f
+        out[i] = best
+
+
+def tanh_prox(c, a, A, B, steps):
+    """Numba version of :func:`amref.activations.smooth_prox` for tanh (float64 inside, the input's dtype out)."""
+    cb, ab = np.broadcast_arrays(c, a)
+    cf = np.ascontiguousarray(cb, dtype=np.float64).ravel()
+    af = np.ascontiguousarray(ab, dtype=np.float64).ravel()
+    out = np.empty_like(cf)
+    _tanh_prox(cf, af, float(A), float(B), int(steps), float(1.0 - np.finfo(cb.dtype).eps), out)
+    return out.reshape(cb.shape).astype(cb.dtype, copy=False)
 
 
 def relu_prox(m, a, alpha, beta, z_prev, delta, compare_full):

@@ -63,6 +63,10 @@ class BaselineOptions(Options):
         Power of ``"polynomial"`` (1: linear decay to 0 at ``decay_steps``).
     warmup_steps : int
         Linear warm-up over the first updates, γ·(k+1)/warmup, before the schedule starts.
+    straight_through : bool
+        Back-propagate through binary-step layers with the straight-through estimate h′ := 1 (Bengio,
+        Léonard & Courville 2013) instead of their true derivative 0 (which trains only the output layer);
+        no effect for any other activation.
     """
 
     lr: float = nonnegative(1e-3)
@@ -78,6 +82,7 @@ class BaselineOptions(Options):
     decay_steps: int = number(100, low=1)
     decay_power: float = positive(1.0)
     warmup_steps: int = nonnegative(0)
+    straight_through: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()

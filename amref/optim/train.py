@@ -174,7 +174,8 @@ def step(state: BaselineState, data, options: Any, *, baseline: Baseline) -> Bas
         xb, yb = x[:, pos:stop], y[:, pos:stop]  # views; the whole set for full batch
         size = stop - pos
         pos = stop
-        tape = backprop.forward_backward(problem, params, xb, yb, options.reduction)
+        tape = backprop.forward_backward(problem, params, xb, yb, options.reduction,
+                                         straight_through=options.straight_through)
         ctx = ExtraContext(problem, params, tape, rng, steps, options)
         extras = {key: fn(ctx) for key, fn in baseline.extras.items()}
         deltas, opt_state = optimizer.update(tape.grads, opt_state, params, **extras)

@@ -2,7 +2,8 @@ r"""BCD — Zeng, Lau, Lin, Yao, "Global Convergence of Block Coordinate Descent
 ICML 2019 (arXiv 1803.00225).
 
 The 3-splitting lifted problem (U_i pre-activations, V_i post-activations, V_0 = x, the last layer
-linear: σ_L = identity, σ_i = ReLU for i < L)::
+linear: σ_L = identity, σ_i = ReLU for i < L in the paper's experiments; any activation of
+:mod:`amref.activations` here — the paper covers ReLU, sigmoid and linear units and more)::
 
     min  F = R(V_L; Y) + (γ/2) Σ_{i=1}^{L} ‖V_i − σ_i(U_i)‖² + (ρ/2) Σ_{i=1}^{L} ‖U_i − W_i V_{i−1} − b_i 1ᵀ‖²
 
@@ -51,6 +52,12 @@ This holds for the Gauss–Seidel (W_i then b_i with the new W_i) order used by 
 updates W_i and b_i together from the old pair (``wb_update="jacobi"``, in
 :meth:`BCDOptions.released_code`), for which neither statement is guaranteed.
 
+**Activations.** B5 stays an exact global minimiser for every activation of :mod:`amref.activations`
+(:func:`~amref.solvers.subproblems.activation_prox`), so the monotone decrease and the sufficient descent
+hold for each. The convergence of the whole sequence (the Kurdyka–Łojasiewicz step) needs σ Lipschitz
+continuous (ReLU, leaky ReLU, hard tanh, linear, sigmoid, tanh are); for the discontinuous binary step it is
+not claimed.
+
 **Cost.** B3/B6 form ``V Vᵀ`` (O(n_{i−1}² N)) and solve an n_{i−1} × n_{i−1} system (O(n_{i−1}³));
 B4 factors the n_i × n_i matrix ``ρWᵀW + γI`` and solves for N right-hand sides (O(n_i³ + n_i² N)).
 Solves only, never an explicit inverse (the code uses ``torch.inverse``).
@@ -80,14 +87,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..activations import relu
+from ..activations import BISECTION_STEPS, Activation, layer_activations
 from ..backend import Array, from_host, get_namespace, namespace
 from ..backend import device as device_of
 from ..contract import SolverSpec
 from ..losses import get as get_loss
-from ..options import Options, positive
+from ..options import Options, number, positive
 from ..problem import MLP, Params, join_params, split_params
-from .subproblems import ZLOptions, loss_prox, relu_prox
+from .subproblems import ZLOptions, activation_prox, loss_prox
 
 __all__ = [
     "SOLVER",
@@ -127,6 +134,8 @@ class BCDOptions(Options):
         ``"jacobi"``: the code's ``updateWb_js``, both from the old pair.
     zl : ZLOptions
         Solver of B1 when the loss is the cross-entropy (exact per-column Newton by default).
+    activation_steps : int
+        Bisection halvings of B5 for sigmoid and tanh (:func:`amref.activations.smooth_prox`).
     """
 
     gamma: float = positive(1.0)
@@ -135,6 +144,7 @@ class BCDOptions(Options):
     bias: bool = True
     wb_update: Literal["gauss-seidel", "jacobi"] = "gauss-seidel"
     zl: ZLOptions = ZLOptions(method="newton")
+    activation_steps: int = number(BISECTION_STEPS, low=1)
 
     @classmethod
     def released_code(cls, **overrides) -> "BCDOptions":
@@ -156,6 +166,7 @@ class BCDState:
     loss: str
     iteration: int = 0
     zl_iterations: int = 0
+    activation: str = "relu"
 
 
 # ----------------------------------------------------------------------------- subproblems
@@ -197,7 +208,8 @@ def update_Wb(W: Array, b: Array, U: Array, V_prev: Array, options: BCDOptions) 
     return W_new, b_new
 
 
-def update_V(U: Array, W_next: Array, b_next: Array, U_next: Array, options: BCDOptions) -> Array:
+def update_V(U: Array, W_next: Array, b_next: Array, U_next: Array, options: BCDOptions, *,
+             activation: str | Activation = "relu") -> Array:
     """B4: ``V_i = argmin_V (γ/2)‖V − σ(U_i)‖² + (ρ/2)‖U_{i+1} − W_{i+1}V − b_{i+1}‖²`` (strongly convex, no prox).
 
     Solves ``(ρ W_{i+1}ᵀW_{i+1} + γI) V = ρ W_{i+1}ᵀ(U_{i+1} − b_{i+1}) + γ σ(U_i)``.
@@ -205,31 +217,32 @@ def update_V(U: Array, W_next: Array, b_next: Array, U_next: Array, options: BCD
     xp = namespace(U, W_next, b_next, U_next)
     gamma, rho = options.gamma, options.rho
     M = rho * (W_next.T @ W_next) + gamma * xp.eye(W_next.shape[1], dtype=W_next.dtype, device=device_of(W_next))
-    return xp.linalg.solve(M, rho * (W_next.T @ (U_next - b_next)) + gamma * relu(U))
+    h = layer_activations(activation, 1)[0]
+    return xp.linalg.solve(M, rho * (W_next.T @ (U_next - b_next)) + gamma * h.value(U))
 
 
-def update_U(U: Array, V: Array, m: Array, options: BCDOptions) -> Array:
-    """B5: ``U_i = argmin_U (γ/2)‖V_i − relu(U)‖² + (ρ/2)‖U − m_i‖² + (α/2)‖U − U_i^{k−1}‖²``, elementwise.
+def update_U(U: Array, V: Array, m: Array, options: BCDOptions, *, activation: str | Activation = "relu") -> Array:
+    """B5: ``U_i = argmin_U (γ/2)‖V_i − σ(U)‖² + (ρ/2)‖U − m_i‖² + (α/2)‖U − U_i^{k−1}‖²``, elementwise.
 
     :func:`~amref.solvers.subproblems.relu_prox` with weights (ρ, γ, α) compares the best point of each
     ReLU branch on the full objective (the code's ``relu_prox`` is the same minimiser written as a case
-    split).
+    split). Any other activation: :func:`~amref.solvers.subproblems.activation_prox`, exact and global.
     """
-    return relu_prox(m, V, alpha=options.rho, beta=options.gamma, z_prev=U, delta=options.alpha)
+    return activation_prox(activation, m, V, alpha=options.rho, beta=options.gamma, z_prev=U, delta=options.alpha,
+                           steps=options.activation_steps)
 
 
 # ----------------------------------------------------------------------------- the iteration
 def init_state(problem: MLP, data, params: Params, options: BCDOptions) -> BCDState:
     """U_i, V_i from a forward pass (biases zeroed when ``bias=False``), V_L = U_L (the code's start)."""
-    if problem.activation != "relu":
-        raise ValueError("BCD is implemented for ReLU hidden layers")
     xp = namespace(data.x_train)
     W, b = split_params(params)
     if not options.bias:
         b = [xp.zeros_like(bl) for bl in b]
     zs, acts = problem.hidden(join_params(W, b), data.x_train)
     V = tuple(acts[1:]) + (zs[-1],)
-    return BCDState(W=tuple(W), b=tuple(b), U=tuple(zs), V=V, m=tuple(zs), loss=problem.loss)
+    return BCDState(W=tuple(W), b=tuple(b), U=tuple(zs), V=V, m=tuple(zs), loss=problem.loss,
+                    activation=problem.activation)
 
 
 def step(state: BCDState, data, options: BCDOptions) -> BCDState:
@@ -238,12 +251,13 @@ def step(state: BCDState, data, options: BCDOptions) -> BCDState:
     W, b, U, V = list(state.W), list(state.b), list(state.U), list(state.V)
     last = len(W) - 1
     inputs = lambda i: x if i == 0 else V[i - 1]  # noqa: E731  V_{i-1}, the newest value
+    h = layer_activations(state.activation, last)
     V[last], k = update_V_last(V[last], U[last], y, state.loss, options)  # B1
     U[last] = update_U_last(V[last], state.m[last], options)  # B2
     W[last], b[last] = update_Wb(W[last], b[last], U[last], inputs(last), options)  # B3
     for i in range(last - 1, -1, -1):
-        V[i] = update_V(U[i], W[i + 1], b[i + 1], U[i + 1], options)  # B4
-        U[i] = update_U(U[i], V[i], state.m[i], options)  # B5 (m_i: W_i, b_i, V_{i-1} not yet touched)
+        V[i] = update_V(U[i], W[i + 1], b[i + 1], U[i + 1], options, activation=h[i])  # B4
+        U[i] = update_U(U[i], V[i], state.m[i], options, activation=h[i])  # B5 (m_i: W_i, b_i, V_{i-1} not yet touched)
         W[i], b[i] = update_Wb(W[i], b[i], U[i], inputs(i), options)  # B6
     m = tuple(W[i] @ inputs(i) + b[i] for i in range(last + 1))
     return dataclasses.replace(
@@ -260,7 +274,8 @@ def lifted_objective(state: BCDState, y: Array, options: BCDOptions) -> float:
 
 def _act_gap(state: BCDState, xp: ModuleType) -> float:
     last = len(state.U) - 1
-    return sum(float(xp.sum((Vi - (Ui if i == last else relu(Ui))) ** 2))
+    h = layer_activations(state.activation, last)
+    return sum(float(xp.sum((Vi - (Ui if i == last else h[i].value(Ui))) ** 2))
                for i, (Ui, Vi) in enumerate(zip(state.U, state.V)))
 
 

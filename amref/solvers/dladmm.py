@@ -55,6 +55,13 @@ Lipschitz, i.e. ``"cross_entropy"`` (H = 1/2) and ``"squared"`` (H = 1; z_L in c
 Properties 1–2 (ρ > 2H) and the optimality identity ∇R(z_L) + u = 0 need one. The hinge is refused
 at :func:`init_state` (its z_L step would run, but nothing the paper proves would hold).
 
+**Activations.** Every activation of :mod:`amref.activations` trains (``MLP(activation=...)``); the
+z̄_l/z_l steps (Eqs 4, 14) stay exact global minimisers (a closed form per linear piece; sigmoid and tanh
+by the bounded enumeration of :func:`amref.activations.smooth_prox`). The paper's convergence
+assumptions ask for a closed-form z-step (ReLU, leaky ReLU): hard tanh, linear and the step have one
+too, sigmoid and tanh have an exact but iterative one; for the binary step, whose f is discontinuous,
+the paper's bounds on ‖a − f(z)‖ no longer follow from the z-step and none of its results is claimed.
+
 Use :meth:`DlADMMOptions.released_code` for all of the code's choices at once.
 
 Examples
@@ -76,14 +83,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from ..activations import relu
+from ..activations import BISECTION_STEPS, Activation, layer_activations
 from ..backend import Array, inner, namespace, sum_of_squares
 from ..contract import SolverSpec
 from ..losses import Loss
 from ..losses import get as get_loss
 from ..options import Options, nonnegative, number, positive
-from ..problem import MLP, Params, join_params, label_targets, split_params
-from .subproblems import ZLOptions, bias_step, linearized_input_step, linearized_weight_step, loss_prox, relu_prox
+from ..problem import MLP, Params, join_params, split_params
+from .subproblems import ZLOptions, activation_prox, bias_step, linearized_input_step, linearized_weight_step, loss_prox
 
 __all__ = [
     "SOLVER",
@@ -142,6 +149,9 @@ class DlADMMOptions(Options):
         ``"exact"``: the exact block minimiser (code); ``"paper-literal"``: B = ν as printed (module docstring).
     zl : ZLOptions
         The z_L solver.
+    activation_steps : int
+        Bisection halvings of the hidden z-step for sigmoid and tanh
+        (:func:`amref.activations.smooth_prox`); piecewise-linear activations need none.
     """
 
     rho: float = positive(1e-6)
@@ -160,6 +170,7 @@ class DlADMMOptions(Options):
     max_doublings: int | None = nonnegative(None)
     bias_step: Literal["exact", "paper-literal"] = "exact"
     zl: ZLOptions = ZLOptions()
+    activation_steps: int = number(BISECTION_STEPS, low=1)
 
     @property
     def rho_cap(self) -> float:
@@ -202,6 +213,7 @@ class DlADMMState:
     costs: tuple = ()
     zl_iterations: int = 0
     loss: str = "cross_entropy"
+    activation: str = "relu"
 
 
 # ----------------------------------------------------------------------------- subproblems
@@ -238,9 +250,10 @@ def update_a(a, f_z, W_next, m_next, target_next, weight_next, nu, tau0, options
                                  max_doublings=options.max_doublings)
 
 
-def update_z_hidden(m, a, options):
-    """Eq 4 (backward) / Eq 14 (forward): ``argmin_z (ν/2)‖z − m_l‖² + (ν/2)‖a_l − f(z)‖²`` (exact, ReLU)."""
-    return relu_prox(m, a, alpha=1.0, beta=1.0)
+def update_z_hidden(m, a, options, *, activation: str | Activation = "relu"):
+    """Eq 4 (backward) / Eq 14 (forward): ``argmin_z (ν/2)‖z − m_l‖² + (ν/2)‖a_l − f(z)‖²``, elementwise
+    and global for every activation (:func:`~amref.solvers.subproblems.activation_prox`)."""
+    return activation_prox(activation, m, a, alpha=1.0, beta=1.0, steps=options.activation_steps)
 
 
 def update_z_last(m, u, y, rho, z_prev, options, *, loss: str | Loss = "cross_entropy"):
@@ -263,17 +276,15 @@ def update_u(u, z_last, m_last, rho):
 def init_state(problem: MLP, data, params: Params, options: DlADMMOptions) -> DlADMMState:
     """Initial variables (as in the released codes): z_l, a_l from a forward pass, z_L = ±1 from the labels, u = 0.
 
-    Raises ``ValueError`` for a non-ReLU network or a loss without a Lipschitz gradient (the hinge).
+    Raises ``ValueError`` for a loss without a Lipschitz gradient (the hinge).
     """
-    if problem.activation != "relu":
-        raise ValueError("dlADMM is implemented for ReLU hidden layers")
     if not get_loss(problem.loss).smooth:
         raise ValueError(f"dlADMM needs a loss with a Lipschitz gradient (cross_entropy, squared), "
                          f"not {problem.loss!r}")
     xp = namespace(data.x_train)
     W, b = split_params(params)
     zs, acts = problem.hidden(params, data.x_train)
-    z = tuple(zs[:-1]) + (label_targets(data.y_train),)
+    z = tuple(zs[:-1]) + (problem.output_targets(data.y_train),)
     return DlADMMState(
         W=tuple(W),
         b=tuple(b),
@@ -286,6 +297,7 @@ def init_state(problem: MLP, data, params: Params, options: DlADMMOptions) -> Dl
         theta0=float(options.theta0),
         tau0=float(options.tau0),
         loss=problem.loss,
+        activation=problem.activation,
     )
 
 
@@ -300,6 +312,7 @@ def step(state: DlADMMState, data, options: DlADMMOptions) -> DlADMMState:
     weight = lambda i: rho if i == last else nu  # noqa: E731
     target = lambda i: z[i] + u / rho if i == last else z[i]  # noqa: E731
     zl_iters = 0
+    f = layer_activations(state.activation, last)
 
     # backward sweep, output layer: z̄_L (Eq 5), b̄_L (Eq 7), W̄_L (Eq 9)
     z[last], k = update_z_last(m[last], u, y, rho, z[last], options, loss=state.loss)
@@ -308,18 +321,18 @@ def step(state: DlADMMState, data, options: DlADMMOptions) -> DlADMMState:
     W[last], m[last], _ = update_W(W[last], inputs(last), m[last], target(last), rho, state.theta0, options)
     # backward sweep, hidden layers l = L−1 … 1: ā_l (Eq 3), z̄_l (Eq 4), b̄_l (Eq 6), W̄_l (Eq 9)
     for i in range(last - 1, -1, -1):
-        a[i], m[i + 1], _ = update_a(a[i], relu(z[i]), W[i + 1], m[i + 1], target(i + 1), weight(i + 1), nu,
-                                     state.tau0, options)
-        z[i] = update_z_hidden(m[i], a[i], options)
+        a[i], m[i + 1], _ = update_a(a[i], f[i].value(z[i]), W[i + 1], m[i + 1], target(i + 1), weight(i + 1),
+                                     nu, state.tau0, options)
+        z[i] = update_z_hidden(m[i], a[i], options, activation=f[i])
         b[i], m[i] = update_b(b[i], m[i], target(i), options)
         W[i], m[i], _ = update_W(W[i], inputs(i), m[i], target(i), nu, state.theta0, options)
     # forward sweep, hidden layers l = 1 … L−1: W_l (Eq 11), b_l (Eq 12), z_l (Eq 14), a_l (Eq 16)
     for i in range(last):
         W[i], m[i], _ = update_W(W[i], inputs(i), m[i], target(i), nu, state.theta0, options)
         b[i], m[i] = update_b(b[i], m[i], target(i), options)
-        z[i] = update_z_hidden(m[i], a[i], options)
-        a[i], m[i + 1], _ = update_a(a[i], relu(z[i]), W[i + 1], m[i + 1], target(i + 1), weight(i + 1), nu,
-                                     state.tau0, options)
+        z[i] = update_z_hidden(m[i], a[i], options, activation=f[i])
+        a[i], m[i + 1], _ = update_a(a[i], f[i].value(z[i]), W[i + 1], m[i + 1], target(i + 1), weight(i + 1),
+                                     nu, state.tau0, options)
     # forward sweep, output layer: W_L (Eq 11), b_L (Eq 13), z_L (Eq 15)
     W[last], m[last], _ = update_W(W[last], inputs(last), m[last], target(last), rho, state.theta0, options)
     b[last], m[last] = update_b(b[last], m[last], target(last), options)
@@ -337,8 +350,9 @@ def augmented_lagrangian(state: DlADMMState, y: Array) -> float:
     """L_ρ(W, b, z, a, u) of Problem 2 (the quantity Property 2 proves non-increasing for ρ > 2H)."""
     r = state.z[-1] - state.m[-1]
     total = float(get_loss(state.loss).value(state.z[-1], y)) + inner(state.u, r) + 0.5 * state.rho * sum_of_squares(r)
-    for zl, ml, al in zip(state.z[:-1], state.m[:-1], state.a):
-        total += 0.5 * state.nu * (sum_of_squares(zl - ml) + sum_of_squares(al - relu(zl)))
+    hs = layer_activations(state.activation, len(state.a))
+    for zl, ml, al, h in zip(state.z[:-1], state.m[:-1], state.a, hs):
+        total += 0.5 * state.nu * (sum_of_squares(zl - ml) + sum_of_squares(al - h.value(zl)))
     return total
 
 

@@ -101,10 +101,13 @@ def paper_stages(solver: str, depth: int = 10, iterations: int = 200) -> list[St
 
 
 def stage_problem(problem: MLP, depth: int) -> MLP:
-    """The ``depth``-layer network on the same inputs and classes: widths ``(n_0, n_1, …, n_{depth−1}, C)``."""
+    """The ``depth``-layer network on the same inputs and classes: widths ``(n_0, n_1, …, n_{depth−1}, C)``
+    (a per-layer activation spec keeps the first ``depth − 1`` names)."""
     if not 1 <= depth <= problem.n_layers:
         raise ValueError(f"stage depth must lie in [1, {problem.n_layers}], got {depth}")
-    return dataclasses.replace(problem, widths=problem.widths[:depth] + (problem.n_classes,))
+    names = problem.activation.split(",")
+    activation = problem.activation if len(names) == 1 else ",".join(names[: max(depth - 1, 1)])
+    return dataclasses.replace(problem, widths=problem.widths[:depth] + (problem.n_classes,), activation=activation)
 
 
 def grow_params(

@@ -36,7 +36,10 @@ the W/Z split, the path μ → ∞, the stopping rule and the augmented-Lagrangi
 memory of the paper and of ParMAC, Carreira-Perpiñán & Alizadeh 2016), so its equation numbers and its
 experimental μ values are not quoted (``docs/papers/mac.md``: the problem, every step, the claims and
 the latest measurement). The paper's experiments use sigmoid units and the squared loss;
-``SOLVER.paper_loss`` is therefore ``"squared"``, and every amref loss and activation works.
+``SOLVER.paper_loss`` is therefore ``"squared"``, and every amref loss and activation works. For the
+binary step h′ = 0 wherever it exists, so M2 (a derivative-based descent) cannot move a hidden layer's
+weights and M4 sees only the coordinates' own term: MAC runs, but its descent says nothing about the
+step network (only the output layer and the coordinates learn).
 
 **Inner solver.** Each of M2–M4 is a smooth (or piecewise smooth) least-squares-like block solved by a
 bounded **Levenberg–Marquardt** iteration (:func:`lm_descent`) whose curvature is a *majorised*
@@ -74,7 +77,8 @@ paper      code                meaning
 W_k, b_k   ``W[k-1], b[k-1]``  weights ``n_k × n_{k−1}`` and bias ``n_k × 1`` (k = 1 … L; L = K + 1)
 z_{k,n}    ``Z[k-1][:, n]``    auxiliary coordinate: the output of hidden layer k for point n
                                (``Z[k-1]`` is ``n_k × N``, k = 1 … K; z_0 = x)
-h          ``activation``      hidden activation (:class:`Activation`: value, derivative, bound β_h)
+h          ``activation``      hidden activation (:class:`~amref.activations.Activation`: value, derivative
+                               h′, Lipschitz bound β_h), the same for every hidden layer
 R          ``problem.loss``    summed output loss (squared in the paper; cross-entropy, hinge)
 μ          ``mu``              penalty parameter, increased along the path (M6)
 λ_k        ``lam[k-1]``        multipliers ``n_k × N`` (augmented-Lagrangian variant; empty otherwise)
@@ -93,9 +97,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable, Literal
+from typing import Callable, Literal
 
-from ..activations import relu
+from .. import activations as _core_activations
+from ..activations import Activation
 from ..backend import Array, namespace
 from ..backend import device as device_of
 from ..contract import SolverSpec
@@ -113,31 +118,27 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------------- activation and loss pieces
-@dataclasses.dataclass(frozen=True)
-class Activation:
-    """A hidden activation as MAC needs it: value h, derivative h′ (a.e.) and the bound β_h ≥ sup |h′|."""
-
-    name: str
-    value: Callable[[Array], Array]
-    derivative: Callable[[Array], Array]
-    slope_bound: float
+#: The activation names MAC takes: all of :mod:`amref.activations`.
+ACTIVATIONS = _core_activations.ACTIVATIONS
 
 
-def _relu_derivative(u: Array) -> Array:
-    xp = namespace(u)
-    return xp.astype(u > 0.0, u.dtype)
+def get_activation(name: str | Activation) -> Activation:
+    """The :class:`~amref.activations.Activation` record called ``name`` (one for every hidden layer).
+
+    MAC's Z-step couples layer k with layer k + 1, so one h serves all hidden layers: a per-layer spec
+    whose names differ raises ``ValueError``.
+    """
+    if isinstance(name, Activation):
+        return name
+    parts = set(_core_activations.canonical(name).split(","))
+    if len(parts) != 1:
+        raise ValueError(f"MAC takes one activation for every hidden layer, got {name!r}")
+    return _core_activations.get(parts.pop())
 
 
-#: The activations MAC knows (the core offers ReLU only; a new one needs its derivative and bound here).
-ACTIVATIONS: dict[str, Activation] = {"relu": Activation("relu", relu, _relu_derivative, 1.0)}
-
-
-def get_activation(name: str) -> Activation:
-    """The :class:`Activation` called ``name``; ValueError for an unknown one."""
-    try:
-        return ACTIVATIONS[name]
-    except KeyError:
-        raise ValueError(f"MAC: unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}") from None
+def _slope_bound(act: Activation) -> float:
+    """β_h ≥ sup |h′|: the record's Lipschitz constant; 0 for the step (h′ = 0 wherever it exists)."""
+    return 0.0 if act.lipschitz is None else float(act.lipschitz)
 
 
 def loss_entries(loss: str, z: Array, y: Array) -> Array:
@@ -334,6 +335,8 @@ def update_W_hidden(W: Array, b: Array, z_prev: Array, target: Array, mu: float,
     ``μβ_h²Λ``, one damping per unit (``damping`` is ``1 × n_k``). Returns ``(W, b, damping)``.
     """
     xp = namespace(W, z_prev, target)
+    if _slope_bound(act) == 0.0:  # h′ = 0 wherever it exists (the step): the gradient and the step are 0
+        return W, b, damping
 
     def value_and_grad(V):
         Wv, bv = _split_wb(V)
@@ -343,7 +346,7 @@ def update_W_hidden(W: Array, b: Array, z_prev: Array, target: Array, mu: float,
         return f, _wb_grad(z_prev, (-mu) * (act.derivative(u) * r))
 
     Q, lam = basis
-    V, nu = lm_descent(_join_wb(W, b), value_and_grad, Q, (mu * act.slope_bound**2) * lam, damping,
+    V, nu = lm_descent(_join_wb(W, b), value_and_grad, Q, (mu * _slope_bound(act)**2) * lam, damping,
                        options.w_iters, options)
     return (*_split_wb(V), nu)
 
@@ -394,7 +397,7 @@ def update_z(z: Array, a: Array, shift: Array, W_next: Array, b_next: Array, tar
     if target_next is None:
         c = options.nonsmooth_curvature if ell.lipschitz is None else ell.lipschitz
     else:
-        c = mu * act.slope_bound**2
+        c = mu * _slope_bound(act)**2
     Q, lam = _eig(W_next.T @ W_next)
     return lm_descent(z, value_and_grad, Q, mu + c * lam, damping, options.z_iters, options)
 

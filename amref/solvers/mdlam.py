@@ -68,6 +68,11 @@ Where amref differs from the paper or the code (``docs/papers/mdlam.md``)
 * **Losses.** The paper uses the cross-entropy; the z_L step only needs the prox of R and Lemma 2 only
   convexity of R in z_L, so every output loss of :mod:`amref.losses` is taken (squared and hinge: the
   z_L step in closed form).
+* **Activations.** Every activation of :mod:`amref.activations` trains. The paper's Assumption 1 asks for
+  quasilinear f; all of amref's are non-decreasing, hence quasilinear, so the z-step's feasible set
+  ``{z : a − ε ≤ f(z) ≤ a + ε}`` is an interval (:func:`amref.activations.preimage`) and the z-step the
+  exact projection onto it. For the binary step that interval can be open at 0 (the point −tiny is
+  returned), and F is no longer continuous in z, so Lemma 2's monotonicity is all that is claimed.
 * With the ε schedule the band shrinks between iterations, so the previous a can leave the new band and F
   (which is ``+∞`` outside it) is monotone only for a fixed ε; diagnostics report ``band_violation``.
 
@@ -91,13 +96,15 @@ import dataclasses
 import math
 from typing import Literal
 
-from ..activations import relu
+from ..activations import Activation, layer_activations
+from ..activations import get as get_activation
+from ..activations import preimage
 from ..backend import Array, namespace, sum_of_squares
 from ..contract import SolverSpec
 from ..losses import Loss
 from ..losses import get as get_loss
 from ..options import Options, nonnegative, number, positive
-from ..problem import MLP, Params, join_params, label_targets, split_params
+from ..problem import MLP, Params, join_params, split_params
 from .subproblems import ZLOptions, bias_step, linearized_weight_step, loss_prox
 
 __all__ = [
@@ -212,6 +219,7 @@ class MDLAMState:
     restarts: int = 0
     zl_iterations: int = 0
     loss: str = "cross_entropy"
+    activation: str = "relu"
 
 
 # ----------------------------------------------------------------------------- subproblems
@@ -251,14 +259,23 @@ def update_b(b, m, z, options):
     return bias_step(b, m, z, "exact")
 
 
-def band_z(m, a, eps, options):
-    """z-step, l < L: ``argmin_z (ρ/2)‖z − m‖²`` over ``{z : f(z) − ε ≤ a ≤ f(z) + ε}`` (ReLU).
+def band_z(m, a, eps, options, *, activation: str | Activation = "relu", z_prev=None):
+    """z-step, l < L: ``argmin_z (ρ/2)‖z − m‖²`` over ``{z : f(z) − ε ≤ a ≤ f(z) + ε}``.
 
-    The set is the interval ``[B1, B2]``, B2 = a + ε, B1 = a − ε where a > ε and −∞ elsewhere, so the
-    minimiser is ``clip(m, B1, B2)`` (both shrunk by ``band_tol``).
+    ReLU: the set is the interval ``[B1, B2]``, B2 = a + ε, B1 = a − ε where a > ε and −∞ elsewhere, so the
+    minimiser is ``clip(m, B1, B2)`` (both shrunk by ``band_tol``). Any other (non-decreasing) f: the set is
+    the preimage ``{z : a − ε ≤ f(z) ≤ a + ε}`` (:func:`amref.activations.preimage`), again an interval,
+    and the minimiser is the same clip. Where that set is empty (the band missed f's range after ε
+    shrank) there is no feasible z and ``z_prev`` (z^k) is kept.
     """
     xp = namespace(m, a)
     tol = options.band_tol
+    act = get_activation(activation)
+    if act.name != "relu":
+        lower, upper = preimage(act, a - (eps - tol), a + (eps - tol))
+        z = xp.maximum(xp.minimum(m, upper), lower)
+        feasible = (lower <= upper) & (lower < math.inf) & (upper > -math.inf)
+        return z if z_prev is None else xp.where(feasible, z, z_prev)
     upper = a + (eps - tol)
     lower = xp.where(a - eps > tol, a - (eps - tol), -math.inf)
     return xp.maximum(xp.minimum(m, upper), lower)
@@ -281,7 +298,8 @@ def update_z_last(m, z, y, rho, options, *, loss: str | Loss = "cross_entropy"):
     return z_new, info.iterations, False
 
 
-def update_a(a, a_prev_iter, z_cur, W_next, b_next, z_next, m_next, omega, eps, tau0, rho, options):
+def update_a(a, a_prev_iter, z_cur, W_next, b_next, z_next, m_next, omega, eps, tau0, rho, options, *,
+             activation: str | Activation = "relu"):
     """a-step of Algorithm 2 (l < L): projected prox-linear step on φ(a) = (ρ/2)‖z_{l+1} − W_{l+1}a − b_{l+1}‖².
 
     â = a + ω(a − a^{k−1}); ``a⁺ = clip(â − g/τ, f(z_l) − ε, f(z_l) + ε)`` with
@@ -290,7 +308,7 @@ def update_a(a, a_prev_iter, z_cur, W_next, b_next, z_next, m_next, omega, eps, 
     ``m_next`` is the current ``W_{l+1}a + b_{l+1}`` (old layer l+1). Returns ``(a⁺, m_next⁺, restarted)``.
     """
     xp = namespace(a, z_cur, W_next, z_next, m_next)
-    fz = relu(z_cur)
+    fz = get_activation(activation).value(z_cur)
     lo = fz - (eps - options.band_tol)
     hi = fz + (eps - options.band_tol)
     cap = options.search_cap if options.max_doublings is None else options.max_doublings
@@ -329,15 +347,14 @@ def update_a(a, a_prev_iter, z_cur, W_next, b_next, z_next, m_next, omega, eps, 
 # ----------------------------------------------------------------------------- the iteration
 def init_state(problem: MLP, data, params: Params, options: MDLAMOptions) -> MDLAMState:
     """z_l, a_l from a forward pass (a_l = f(z_l) lies in every band), z_L = ±1 from the labels, s⁰ = 0."""
-    if problem.activation != "relu":
-        raise ValueError("mDLAM is implemented for ReLU hidden layers")
     get_loss(problem.loss)  # every loss has the prox the z_L step needs; this only rejects an unknown name
     W, b = split_params(params)
     zs, acts = problem.hidden(params, data.x_train)
-    z = tuple(zs[:-1]) + (label_targets(data.y_train),)
+    z = tuple(zs[:-1]) + (problem.output_targets(data.y_train),)
     a = tuple(acts[1:])
     return MDLAMState(W=tuple(W), b=tuple(b), z=z, a=a, W_prev=tuple(W), a_prev=a, m=tuple(zs),
-                      rho=float(options.rho), eps=float(options.eps0), loss=problem.loss)
+                      rho=float(options.rho), eps=float(options.eps0), loss=problem.loss,
+                       activation=problem.activation)
 
 
 def nesterov(s: float) -> tuple[float, float]:
@@ -356,6 +373,7 @@ def step(state: MDLAMState, data, options: MDLAMOptions) -> MDLAMState:
         omega = 0.0  # at k = 0, X^{−1} = X^0: ω⁰ multiplies a zero difference
     L = len(W)
     restarts = zl_iters = 0
+    h = layer_activations(state.activation, L - 1)
     for i in range(L):
         inp = x if i == 0 else a[i - 1]
         W[i], m[i], r = update_W(W[i], state.W_prev[i], inp, m[i], z[i], b[i], omega, options.theta0, rho, options)
@@ -365,9 +383,9 @@ def step(state: MDLAMState, data, options: MDLAMOptions) -> MDLAMState:
             z[i], zl_iters, r = update_z_last(m[i], z[i], y, rho, options, loss=state.loss)
             restarts += r
         else:
-            z[i] = band_z(m[i], a[i], eps, options)
+            z[i] = band_z(m[i], a[i], eps, options, activation=h[i], z_prev=z[i])
             a[i], m[i + 1], r = update_a(a[i], state.a_prev[i], z[i], W[i + 1], b[i + 1], z[i + 1], m[i + 1],
-                                         omega, eps, options.tau0, rho, options)
+                                         omega, eps, options.tau0, rho, options, activation=h[i])
             restarts += r
     return dataclasses.replace(
         state, W=tuple(W), b=tuple(b), z=tuple(z), a=tuple(a), m=tuple(m), W_prev=state.W, a_prev=state.a,
@@ -392,8 +410,8 @@ def diagnostics(state: MDLAMState, data, options: MDLAMOptions) -> dict:
     residual = sum(sum_of_squares(zl - ml) for zl, ml in zip(state.z, state.m))
     gap = 0.0
     violation = 0.0
-    for al, zl in zip(state.a, state.z[:-1]):
-        d = al - relu(zl)
+    for al, zl, h in zip(state.a, state.z[:-1], layer_activations(state.activation, len(state.a))):
+        d = al - h.value(zl)
         gap += sum_of_squares(d)
         violation = max(violation, float(xp.max(xp.abs(d))) - state.eps)
     return {

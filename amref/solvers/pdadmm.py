@@ -84,6 +84,12 @@ Choices where the paper and the code differ (``docs/papers/pdadmm.md``; defaults
 * **Losses.** The papers use the cross-entropy; the z_L step only needs the prox of R and Lemma 1 asks no
   smoothness of R, so every output loss of :mod:`amref.losses` is taken (squared and hinge: z_L in
   closed form). The output layer's block carries the loss's name.
+* **Activations.** Every activation of :mod:`amref.activations` trains; each layer's block carries its f,
+  and the z-step stays exact and global (:func:`~amref.solvers.subproblems.activation_prox`). Lemma 1 and
+  the convergence theorem assume f Lipschitz with constant S and bounded subgradients: leaky ReLU
+  (S = max(1, slope)), hard tanh, linear, tanh (S = 1) and sigmoid (S = 1/4) keep them (use
+  :func:`lemma1_condition` with that S); the binary step is discontinuous, so none of the papers'
+  results is claimed for it (the solver still runs).
 * ``weight_decay`` μ adds Ω(W) = (μ/2)‖W‖² to every W-block and to the objective (pdADMM-G code; paper 0).
 * ``rho_schedule="cost"``: the pdADMM-G code's rule, ρ ← min(10ρ, 1) when the training loss failed to
   drop by 1e-3 twice in a row (paper: constant).
@@ -119,15 +125,15 @@ import math
 from types import SimpleNamespace
 from typing import Literal
 
-from ..activations import relu
+from ..activations import BISECTION_STEPS, Activation, get as get_activation, layer_activations
 from ..backend import Array, dtype_name, inner, namespace, sum_of_squares
 from ..contract import SolverSpec
 from ..losses import Loss
 from ..losses import get as get_loss
 from ..options import Options, nonnegative, number, positive
-from ..problem import MLP, Params, join_params, label_targets
+from ..problem import MLP, Params, join_params
 from ..quantize import PAPER_LEVELS, Grid, as_grid, boundary_bytes, on_grid, project
-from .subproblems import ZLOptions, bias_step, linearized_input_step, linearized_weight_step, loss_prox, relu_prox
+from .subproblems import ZLOptions, activation_prox, bias_step, linearized_input_step, linearized_weight_step, loss_prox
 
 __all__ = [
     "LAYER_FUNCTIONS",
@@ -205,6 +211,8 @@ class PdADMMOptions(Options):
         The training loss must drop by more than this to count as a drop (code: 1e-3).
     cost_patience : int
         Consecutive iterations without a drop that trigger the ``"cost"`` schedule (code: 2).
+    activation_steps : int
+        Bisection halvings of the hidden z-step for sigmoid and tanh (:func:`amref.activations.smooth_prox`).
     """
 
     rho: float = positive(1e-4)
@@ -222,6 +230,7 @@ class PdADMMOptions(Options):
     levels: Grid = number(PAPER_LEVELS, convert=as_grid)
     zl: ZLOptions = ZLOptions()
     zl_init: Literal["labels", "zeros", "forward"] = "labels"
+    activation_steps: int = number(BISECTION_STEPS, low=1)
     rho_schedule: Literal["constant", "cost"] = "constant"
     rho_factor: float = number(10.0, low=1.0)
     rho_max: float = positive(1.0)
@@ -257,7 +266,8 @@ class LayerBlock:
 
     ``p`` is None for the first layer (p_1 = x is the data); ``q`` and ``u`` are None for the output
     layer. ``m`` caches ``W p + b``. ``zl_iterations`` is the inner iteration count of the last z_L
-    solve and ``loss`` the name of the output loss R (both used by the output layer only).
+    solve and ``loss`` the name of the output loss R (both used by the output layer only);
+    ``activation`` is the layer's f (hidden layers only).
     """
 
     p: Array | None
@@ -269,6 +279,7 @@ class LayerBlock:
     m: Array
     zl_iterations: int = 0
     loss: str = "cross_entropy"
+    activation: str = "relu"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -335,14 +346,16 @@ def update_b(b, m, z, options):
     return bias_step(b, m, z, options.bias_step)
 
 
-def update_z_hidden(m, q, z_prev, options):
+def update_z_hidden(m, q, z_prev, options, *, activation: str | Activation = "relu"):
     """Algorithm 1 step 4 (l < L): ``argmin_z (ν/2)‖z − m‖² + (ν/2)‖q − f(z)‖² + (ν/2)‖z − z^k‖²``.
 
-    ReLU, elementwise and exact (:func:`~amref.solvers.subproblems.relu_prox` with α = β = δ = 1).
-
-    Branches ``min((m + z^k)/2, 0)`` and ``max((m + q + z^k)/3, 0)``, compared per ``z_compare``.
+    ReLU, elementwise and exact (:func:`~amref.solvers.subproblems.relu_prox` with α = β = δ = 1):
+    branches ``min((m + z^k)/2, 0)`` and ``max((m + q + z^k)/3, 0)``, compared per ``z_compare``. Any
+    other activation: :func:`~amref.solvers.subproblems.activation_prox` (one point per linear piece,
+    compared per ``z_compare``; sigmoid and tanh have one branch and ``z_compare`` does not apply).
     """
-    return relu_prox(m, q, alpha=1.0, beta=1.0, z_prev=z_prev, delta=1.0, compare=options.z_compare)
+    return activation_prox(activation, m, q, alpha=1.0, beta=1.0, z_prev=z_prev, delta=1.0,
+                           compare=options.z_compare, steps=options.activation_steps)
 
 
 def update_z_last(m, y, nu, z_prev, options, *, loss: str | Loss = "cross_entropy"):
@@ -355,14 +368,14 @@ def update_z_last(m, y, nu, z_prev, options, *, loss: str | Loss = "cross_entrop
     return z, info.iterations
 
 
-def update_q(p_next, u, z, rho, nu, options):
+def update_q(p_next, u, z, rho, nu, options, *, activation: str | Activation = "relu"):
     """Algorithm 1 step 5: ``q⁺ = (ρ p_{l+1} + u_l + ν f(z_l)) / (ρ + ν)``, the exact minimiser of
     ``(ν/2)‖q − f(z)‖² − ⟨u, q⟩ + (ρ/2)‖p_{l+1} − q‖²``.
 
     With q constrained to Δ (``quantize`` ``"q"``/``"pq"``) the objective is ``((ρ+ν)/2)‖q − q*‖² + const``
     elementwise, so the nearest level of q* is the exact constrained minimiser.
     """
-    q = (rho * p_next + u + nu * relu(z)) / (rho + nu)
+    q = (rho * p_next + u + nu * get_activation(activation).value(z)) / (rho + nu)
     return project(q, options.levels) if options.quantize_q else q
 
 
@@ -422,7 +435,7 @@ def update_layer_primal(
             raise ValueError("the output layer's primal update needs the labels y")
         z, zl_iterations = update_z_last(m, y, nu, block.z, options, loss=block.loss)
     else:
-        z = update_z_hidden(m, block.q, block.z, options)
+        z = update_z_hidden(m, block.q, block.z, options, activation=block.activation)
     return dataclasses.replace(block, p=None if first else p, W=W, b=b, z=z, m=m, zl_iterations=zl_iterations)
 
 
@@ -437,7 +450,7 @@ def update_layer_dual(
         return block
     if p_next is None:
         raise ValueError("a hidden layer's dual update needs the right neighbour's p")
-    q = update_q(p_next, block.u, block.z, rho, nu, options)
+    q = update_q(p_next, block.u, block.z, rho, nu, options, activation=block.activation)
     u = update_u(block.u, p_next, q, rho)
     return dataclasses.replace(block, q=q, u=u)
 
@@ -471,7 +484,7 @@ def layer_diagnostics(
     else:
         if p_next is None:
             raise ValueError("a hidden layer's diagnostics need the right neighbour's p")
-        gap = block.q - relu(block.z)
+        gap = block.q - get_activation(block.activation).value(block.z)
         d = p_next - block.q
         res = sum_of_squares(d)
         obj += 0.5 * nu * sum_of_squares(gap) + inner(block.u, d) + 0.5 * rho * res
@@ -485,8 +498,6 @@ def layer_diagnostics(
 def init_state(problem: MLP, data, params: Params, options: PdADMMOptions) -> PdADMMState:
     """Initial variables (as in the released codes): z_l, q_l = f(z_l), p_{l+1} = q_l from a forward pass,
     z_L per ``zl_init`` (±1 from the labels by default), u = 0."""
-    if problem.activation != "relu":
-        raise ValueError("pdADMM is implemented for ReLU hidden layers")
     get_loss(problem.loss)  # every loss has the prox the z_L step needs; this only rejects an unknown name
     if problem.n_layers < 1:
         raise ValueError("pdADMM needs at least one layer")
@@ -494,12 +505,13 @@ def init_state(problem: MLP, data, params: Params, options: PdADMMOptions) -> Pd
     zs, acts = problem.hidden(params, data.x_train)
     L = problem.n_layers
     if options.zl_init == "labels":
-        z_last = label_targets(data.y_train)
+        z_last = problem.output_targets(data.y_train)
     elif options.zl_init == "zeros":
         z_last = xp.zeros_like(zs[-1])
     else:
         z_last = zs[-1]
     blocks = []
+    hs = layer_activations(problem.activation, L - 1) + (get_activation("relu"),)  # the output layer has none
     for i in range(L):
         last = i == L - 1
         blocks.append(LayerBlock(
@@ -511,6 +523,7 @@ def init_state(problem: MLP, data, params: Params, options: PdADMMOptions) -> Pd
             u=None if last else xp.zeros_like(acts[i + 1]),
             m=zs[i],
             loss=problem.loss,
+            activation=hs[i].name,
         ))
     nu = options.rho if options.nu_equals_rho else options.nu
     return PdADMMState(blocks=tuple(blocks), rho=float(options.rho), nu=float(nu))
@@ -598,7 +611,8 @@ def identity_holds(state: PdADMMState) -> float:
     worst = 0.0
     for blk in state.blocks[:-1]:
         xp = namespace(blk.u)
-        worst = max(worst, float(xp.max(xp.abs(blk.u - state.nu * (blk.q - relu(blk.z))))))
+        f = get_activation(blk.activation).value
+        worst = max(worst, float(xp.max(xp.abs(blk.u - state.nu * (blk.q - f(blk.z))))))
     return worst
 
 

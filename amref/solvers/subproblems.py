@@ -11,6 +11,9 @@ doubling_search     the literal loop above, bounded, kept as the reference the c
                     against (and for non-quadratic or projected blocks).
 relu_prox           argmin_z α(z−m)² + β(a − relu z)² + δ(z − z_prev)², elementwise: the best point of
                     each branch (z ≤ 0, z ≥ 0), compared on the **full** objective.
+activation_prox     the same for any hidden activation: ReLU through relu_prox (and its Numba kernel),
+                    every other through :func:`amref.activations.prox` (closed form per linear piece;
+                    bounded enumeration of the stationary points for sigmoid and tanh).
 linearized_*_step   one prox-linear step on a weight block or an input block of a linear layer, with the
                     closed-form backtracking; bias_step the exact (or paper-literal) bias block.
 solve_zl            argmin_z R(z; y) + ρ/2‖z − m‖² (the output-layer z_L subproblem): FISTA with the
@@ -29,6 +32,9 @@ import math
 from typing import Callable, Literal
 
 from .. import kernels
+from ..activations import BISECTION_STEPS, Activation
+from ..activations import get as get_activation
+from ..activations import prox as _activation_prox
 from ..backend import Array, eps, namespace, sum_of_squares
 from ..losses import (CROSS_ENTROPY, CROSS_ENTROPY_LIPSCHITZ, Loss, cross_entropy_and_grad, cross_entropy_columns,
                       log_softmax)
@@ -36,6 +42,7 @@ from ..losses import get as get_loss
 from ..options import Options, number, positive
 
 __all__ = [
+    "activation_prox",
     "bias_step",
     "doubling_search",
     "doubling_step",
@@ -309,6 +316,34 @@ def relu_prox_xp(m, a, *, alpha=1.0, beta=1.0, z_prev=None, delta=0.0, compare="
             f1 = f1 + delta * (c1 - z_prev) ** 2
             f2 = f2 + delta * (c2 - z_prev) ** 2
     return xp.where(f2 < f1, c2, c1)
+
+
+def activation_prox(
+    activation: str | Activation,
+    m: Array,
+    a: Array,
+    *,
+    alpha: float = 1.0,
+    beta: float = 1.0,
+    z_prev: Array | None = None,
+    delta: float = 0.0,
+    compare: Literal["full", "without_prox"] = "full",
+    steps: int = BISECTION_STEPS,
+) -> Array:
+    r"""Elementwise global ``argmin_z α(z − m)² + β(a − h(z))² + δ(z − z_prev)²`` for the hidden activation h.
+
+    ReLU: :func:`relu_prox` (the Numba kernel where enabled; bit for bit what every solver computed before
+    activations were options). Any other: :func:`amref.activations.prox` — a closed form per linear piece
+    (leaky ReLU, hard tanh, linear, step), or the bounded enumeration of the stationary points with
+    ``steps`` bisection halvings (sigmoid, tanh; for NumPy arrays the Numba kernel
+    :func:`amref.kernels.tanh_prox` runs that enumeration where :func:`amref.kernels.use_jit` allows).
+    """
+    act = get_activation(activation)
+    if act.name == "relu":
+        return relu_prox(m, a, alpha=alpha, beta=beta, z_prev=z_prev, delta=delta, compare=compare)
+    kernel = None if act.piecewise_linear else kernels.tanh_prox(namespace(m, a, z_prev), size=m.size)
+    return _activation_prox(act, m, a, alpha=alpha, beta=beta, z_prev=z_prev, delta=delta, compare=compare,
+                            steps=steps, kernel=kernel)
 
 
 # ----------------------------------------------------------------------------- z_L subproblem

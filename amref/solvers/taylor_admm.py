@@ -36,7 +36,9 @@ b_l        ``b[l-1]``         bias ``n_l × 1``: **zero and never updated** by d
 z_l        ``z[l-1]``         pre-activation ``n_l × N``; z_L is the output
 a_l        ``a[l-1]``         activation ``n_l × N`` for l < L (a_0 = x). Unconstrained: T2 may make it
                               negative; it only has to stay close to h(z_l)
-h          ``relu``           the activation (ReLU; T3 is :func:`~amref.solvers.subproblems.relu_prox`)
+h          ``activation``     the hidden activation, any of :mod:`amref.activations` (the paper states the
+                              method for any h; T3 is :func:`~amref.solvers.subproblems.activation_prox`,
+                              exact and global for each; ReLU by default)
 λ          ``lam``            Bregman multiplier of the output constraint ``n_L × N``
 β, γ       ``beta, gamma``    penalties of the linear and activation constraints (one value for all
                               layers, as in the paper's experiments — recalled, see below)
@@ -67,6 +69,11 @@ updates E is not monotone (and, to our knowledge, the paper proves no convergenc
 :func:`diagnostics` reports ``objective`` = E(x^{k+1}; λ^{k+1}) and ``objective_before_multiplier`` =
 E(x^{k+1}; λ^k); the tests check ``objective_before_multiplier[k] ≤ objective[k−1]`` for every k.
 
+**Activations.** The paper states the method for any h; T3 is solved exactly and globally for every
+activation of :mod:`amref.activations` (sigmoid and tanh by a bounded enumeration), so the monotone
+statement above holds for each, the binary step included (its T3 minimiser at the open boundary is
+returned as −tiny, within rounding of the infimum).
+
 Initial values (amref's choice; the paper's initialisation was not verified): z_l, a_l from a
 forward pass of the initial weights (biases zeroed unless ``bias=True``), z_L = ±1 from the labels
 (:func:`~amref.problem.label_targets`, as in every amref AM solver), λ = 0.
@@ -89,13 +96,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from ..activations import relu
+from ..activations import BISECTION_STEPS, Activation, layer_activations
 from ..backend import Array, device, namespace
 from ..contract import SolverSpec
 from ..losses import get as get_loss
-from ..options import Options, nonnegative, positive
-from ..problem import MLP, Params, join_params, label_targets, split_params
-from .subproblems import ZLOptions, loss_prox, relu_prox
+from ..options import Options, nonnegative, number, positive
+from ..problem import MLP, Params, join_params, split_params
+from .subproblems import ZLOptions, activation_prox, loss_prox
 
 __all__ = [
     "SOLVER",
@@ -139,6 +146,8 @@ class TaylorADMMOptions(Options):
     zl : ZLOptions
         Inner solver of T5 when the loss is the cross-entropy (no closed form): exact per-column
         Newton by default, so that T5 is still an exact block minimisation.
+    activation_steps : int
+        Bisection halvings of T3 for sigmoid and tanh (:func:`amref.activations.smooth_prox`).
     """
 
     beta: float = positive(1.0)
@@ -148,6 +157,7 @@ class TaylorADMMOptions(Options):
     ridge: float = nonnegative(1e-6)
     bias: bool = False
     zl: ZLOptions = ZLOptions(method="newton")
+    activation_steps: int = number(BISECTION_STEPS, low=1)
 
     @classmethod
     def dladmm_paper(cls, **overrides) -> "TaylorADMMOptions":
@@ -175,6 +185,7 @@ class TaylorADMMState:
     iteration: int = 0
     multiplier_updated: bool = False
     zl_iterations: int = 0
+    activation: str = "relu"
 
 
 # ----------------------------------------------------------------------------- subproblems
@@ -202,7 +213,8 @@ def update_W(z: Array, a_prev: Array, options: TaylorADMMOptions) -> tuple[Array
     return W, b, W @ a_prev + b
 
 
-def update_a(W_next: Array, b_next: Array, z_next: Array, z: Array, options: TaylorADMMOptions) -> Array:
+def update_a(W_next: Array, b_next: Array, z_next: Array, z: Array, options: TaylorADMMOptions, *,
+             activation: str | Activation = "relu") -> Array:
     """T2: ``a_l = argmin_a β‖z_{l+1} − W_{l+1} a − b_{l+1}‖² + γ‖a − h(z_l)‖²``.
 
     Solves ``(β W_{l+1}ᵀW_{l+1} + γI) a = β W_{l+1}ᵀ (z_{l+1} − b_{l+1}) + γ h(z_l)`` (SPD, one
@@ -211,13 +223,15 @@ def update_a(W_next: Array, b_next: Array, z_next: Array, z: Array, options: Tay
     xp = namespace(W_next, b_next, z_next, z)
     beta, gamma = options.beta, options.gamma
     M = beta * (W_next.T @ W_next) + gamma * xp.eye(W_next.shape[1], dtype=W_next.dtype, device=device(W_next))
-    rhs = beta * (W_next.T @ (z_next - b_next)) + gamma * relu(z)
+    h = layer_activations(activation, 1)[0]
+    rhs = beta * (W_next.T @ (z_next - b_next)) + gamma * h.value(z)
     return xp.linalg.solve(M, rhs)
 
 
-def update_z_hidden(m: Array, a: Array, options: TaylorADMMOptions) -> Array:
-    """T3: ``z_l = argmin_z γ‖a_l − h(z)‖² + β‖z − m_l‖²``, elementwise and global (ReLU: two branches compared)."""
-    return relu_prox(m, a, alpha=options.beta, beta=options.gamma)
+def update_z_hidden(m: Array, a: Array, options: TaylorADMMOptions, *, activation: str | Activation = "relu") -> Array:
+    """T3: ``z_l = argmin_z γ‖a_l − h(z)‖² + β‖z − m_l‖²``, elementwise and global for every activation
+    (ReLU: two branches compared; :func:`~amref.solvers.subproblems.activation_prox`)."""
+    return activation_prox(activation, m, a, alpha=options.beta, beta=options.gamma, steps=options.activation_steps)
 
 
 def update_z_last(
@@ -242,17 +256,16 @@ def update_lambda(lam: Array, z_last: Array, m_last: Array, options: TaylorADMMO
 # ----------------------------------------------------------------------------- the iteration
 def init_state(problem: MLP, data, params: Params, options: TaylorADMMOptions) -> TaylorADMMState:
     """Forward pass of the initial weights (biases zeroed unless ``options.bias``), z_L = ±1, λ = 0."""
-    if problem.activation != "relu":
-        raise ValueError("Taylor ADMM is implemented for ReLU hidden layers")
     get_loss(problem.loss)  # every loss has the prox T5 needs; this only rejects an unknown name
     xp = namespace(data.x_train)
     W, b = split_params(params)
     if not options.bias:
         b = [xp.zeros_like(bl) for bl in b]
     zs, acts = problem.hidden(join_params(W, b), data.x_train)
-    z = tuple(zs[:-1]) + (label_targets(data.y_train),)
+    z = tuple(zs[:-1]) + (problem.output_targets(data.y_train),)
     return TaylorADMMState(
-        W=tuple(W), b=tuple(b), z=z, a=tuple(acts[1:]), lam=xp.zeros_like(z[-1]), m=tuple(zs), loss=problem.loss
+        W=tuple(W), b=tuple(b), z=z, a=tuple(acts[1:]), lam=xp.zeros_like(z[-1]), m=tuple(zs), loss=problem.loss,
+        activation=problem.activation,
     )
 
 
@@ -261,11 +274,12 @@ def step(state: TaylorADMMState, data, options: TaylorADMMOptions) -> TaylorADMM
     x, y = data.x_train, data.y_train
     W, b, z, a, m = list(state.W), list(state.b), list(state.z), list(state.a), list(state.m)
     last = len(W) - 1
+    h = layer_activations(state.activation, last)
     for i in range(last):
         a_prev = x if i == 0 else a[i - 1]
         W[i], b[i], m[i] = update_W(z[i], a_prev, options)  # T1
-        a[i] = update_a(W[i + 1], b[i + 1], z[i + 1], z[i], options)  # T2 (old W_{l+1}, z_{l+1})
-        z[i] = update_z_hidden(m[i], a[i], options)  # T3
+        a[i] = update_a(W[i + 1], b[i + 1], z[i + 1], z[i], options, activation=h[i])  # T2 (old W_{l+1}, z_{l+1})
+        z[i] = update_z_hidden(m[i], a[i], options, activation=h[i])  # T3
     W[last], b[last], m[last] = update_W(z[last], x if last == 0 else a[last - 1], options)  # T4
     z[last], k = update_z_last(m[last], state.lam, y, state.loss, z[last], options)  # T5
     lam, updated = state.lam, state.iteration >= options.warm_start_iters
@@ -284,8 +298,9 @@ def penalty_objective(state: TaylorADMMState, y: Array, options: TaylorADMMOptio
     r = state.z[-1] - state.m[-1]
     total = float(get_loss(state.loss).value(state.z[-1], y))
     total += float(xp.sum(state.z[-1] * state.lam)) + beta * float(xp.sum(r * r))
-    for zl, ml, al in zip(state.z[:-1], state.m[:-1], state.a):
-        total += gamma * float(xp.sum((al - relu(zl)) ** 2)) + beta * float(xp.sum((zl - ml) ** 2))
+    hs = layer_activations(state.activation, len(state.a))
+    for zl, ml, al, h in zip(state.z[:-1], state.m[:-1], state.a, hs):
+        total += gamma * float(xp.sum((al - h.value(zl)) ** 2)) + beta * float(xp.sum((zl - ml) ** 2))
     if options.weight_solver == "solve" and options.ridge > 0:
         sq = sum(float(xp.sum(Wl * Wl)) + float(xp.sum(bl * bl)) for Wl, bl in zip(state.W, state.b))
         total += beta * options.ridge * sq
@@ -304,8 +319,8 @@ def diagnostics(state: TaylorADMMState, data, options: TaylorADMMOptions) -> dic
         # λ^{k+1} − λ^k = β r, so E(x; λ^k) = E(x; λ^{k+1}) − β⟨z_L, r⟩
         before = objective - options.beta * float(xp.sum(state.z[-1] * r))
     hidden = sum(
-        float(xp.sum((zl - ml) ** 2)) + float(xp.sum((al - relu(zl)) ** 2))
-        for zl, ml, al in zip(state.z[:-1], state.m[:-1], state.a)
+        float(xp.sum((zl - ml) ** 2)) + float(xp.sum((al - h.value(zl)) ** 2))
+        for zl, ml, al, h in zip(state.z[:-1], state.m[:-1], state.a, layer_activations(state.activation, len(state.a)))
     )
     return {
         "objective": objective,
