@@ -1,4 +1,4 @@
-"""A complete amref solver in 60 lines: proximal least squares on the output layer.
+"""A complete amref solver in about 60 lines: proximal least squares on the output layer.
 
 The hidden layers stay at their initial weights (random features); each iteration fits the output layer
 to the one-hot labels by the proximal step  W⁺ = argmin_W ½‖Y − W H‖² + (α/2)‖W − W^k‖²  (b is one more
@@ -12,18 +12,21 @@ import dataclasses
 
 from amref.backend import Array, namespace
 from amref.contract import SolverSpec
+from amref.options import Options, positive
 from amref.problem import MLP, Params
 
 
 @dataclasses.dataclass(frozen=True)
-class ToyOptions:
-    """Options; ``alpha`` is the proximal weight α > 0."""
+class ToyOptions(Options):
+    """Options of the toy solver (validated from the annotations by :class:`amref.options.Options`).
 
-    alpha: float = 1.0
+    Attributes
+    ----------
+    alpha : float
+        Proximal weight α > 0 of the output-layer step.
+    """
 
-    def __post_init__(self) -> None:
-        if not self.alpha > 0:
-            raise ValueError(f"alpha must be positive, got {self.alpha!r}")
+    alpha: float = positive(1.0)
 
 
 @dataclasses.dataclass(frozen=True)
