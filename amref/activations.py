@@ -1,17 +1,18 @@
 r"""Hidden activations h, one :class:`Activation` record each, and their exact elementwise subproblems.
 
-=============  =====================================  ========================  =================================
-name           h(z)                                   h′ (a.e.)                 pieces / property
-=============  =====================================  ========================  =================================
-``relu``       max(z, 0)                              1{z > 0}                  2 linear pieces, 1-Lipschitz
-``leaky_relu`` z (z ≥ 0), s·z (z < 0); ``leaky_relu:S``  1 or s                 2 linear pieces, max(1, s)-Lipschitz
-               sets s = S ≥ 0 (default 0.01)
-``hardtanh``   clip(z, −1, 1)                         1{|z| < 1}                3 linear pieces, 1-Lipschitz
-``linear``     z                                      1                         1 piece
-``sigmoid``    1/(1 + e^{−z})                         h(1 − h)                  smooth, ¼-Lipschitz
-``tanh``       tanh z                                 1 − h²                    smooth, 1-Lipschitz
-``step``       +1 (z ≥ 0), −1 (z < 0) (binary sign)   0                         2 constant pieces, discontinuous
-=============  =====================================  ========================  =================================
+==============  =====================================  ========================  =================================
+name            h(z)                                   h′ (a.e.)                 pieces / property
+==============  =====================================  ========================  =================================
+``relu``        max(z, 0)                              1{z > 0}                  2 linear pieces, 1-Lipschitz
+``leaky_relu``  z (z ≥ 0), s·z (z < 0)                 1 or s                    2 linear pieces, max(1, s)-Lipschitz
+                (``leaky_relu:S`` sets s = S ≥ 0;
+                default 0.01)
+``hardtanh``    clip(z, −1, 1)                         1{|z| < 1}                3 linear pieces, 1-Lipschitz
+``linear``      z                                      1                         1 piece
+``sigmoid``     1/(1 + e^{−z})                         h(1 − h)                  smooth, ¼-Lipschitz
+``tanh``        tanh z                                 1 − h²                    smooth, 1-Lipschitz
+``step``        +1 (z ≥ 0), −1 (z < 0) (binary sign)   0                         2 constant pieces, discontinuous
+==============  =====================================  ========================  =================================
 
 Every h here is non-decreasing. The AM solvers need two elementwise problems of h, both solved to
 global optimality here:

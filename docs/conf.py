@@ -154,7 +154,16 @@ def _drop_sourceless_modules(app):
     return []
 
 
+def _skip_foreign_members(app, what, name, obj, skip, options):
+    """Leave out what a class inherits from scikit-learn's metadata routing (``set_fit_request`` …): its
+    docstrings point into scikit-learn's own documentation, and amref adds nothing to them."""
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return None
+
+
 def setup(app):
+    app.connect("autodoc-skip-member", _skip_foreign_members)
     app.connect("html-collect-pages", _drop_sourceless_modules, priority=100)
     app.connect("autodoc-process-docstring", _define_bar_substitutions, priority=900)
     app.connect("env-before-read-docs", _reset_bars)
