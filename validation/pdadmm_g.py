@@ -6,10 +6,12 @@ mean ± std over the code's seeds 0, 100, 200, 300, 400, test accuracy after the
 
 The tables' numbers come from the released code, whose protocol differs from the paper's text: ρ grows
 from small starting values by a cost-triggered schedule up to 1 and every W-block carries a weight
-decay μ (2-layer stage ρ₀ = 1e-5, μ = 10; 5-layer ρ₀ = 1e-5, μ = 1 (-G-Q: 0.01), 10 iterations for -G;
-10-layer ρ₀ = 1e-4 (Cora) / 1e-3 (Citeseer), μ = 0.01; Citeseer's μ are not recorded in the spec and
-Cora's are used). Features are the code's five blocks ``[Â⁴X, …, X]`` (``--paper-features``: the
-paper's K = 4 blocks). Runs:
+decay μ (2-layer stage ρ₀ = 1e-5, μ = 10; 5-layer ρ₀ = 1e-5, μ = 1 on Cora, 0.1 on Citeseer (-G-Q: 0.01),
+10 iterations for -G; 10-layer ρ₀ = 1e-4 (Cora) / 1e-3 (Citeseer), μ = 0.01; the -G-Q scripts' stage
+rules for ρ, ``CODE_Q_STAGE_RULES``). Between stages the kept layers' p, z, q are carried over
+(``--handover state``, the codes' protocol); ``--handover weights`` rebuilds them by a forward pass of the
+weights, which made some Cora seeds collapse. Features are the code's five blocks ``[Â⁴X, …, X]``
+(``--paper-features``: the paper's K = 4 blocks). Runs:
 
 * ``G code``: :meth:`PdADMMGOptions.released_code` per stage (our solver: closed-form backtracking, safe
   z_L solver settings of the code, bugs fixed).
@@ -53,26 +55,36 @@ PAPER = {
 # Tables V / VI: ρ = ν of the paper's text
 PAPER_RHO = {("cora", 100): 1e-4, ("citeseer", 100): 1e-4, ("cora", 500): 1e-4, ("citeseer", 500): 1e-3}
 CODE_RHO_10 = {"cora": 1e-4, "citeseer": 1e-3}
+# weight decay μ of the 2-, 5- and 10-layer stages of the -G scripts (the -G-Q scripts: 5-layer 0.01)
+CODE_MU = {"cora": (10.0, 1.0, 0.01), "citeseer": (10.0, 0.1, 0.01)}
 
 
-def code_stages(dataset: str, kind: str, iterations: int) -> list[Stage]:
+def code_stages(dataset: str, kind: str, iterations: int, handover: str = "state") -> list[Stage]:
     """The released code's three stages (see the module docstring)."""
     q = kind != "G"
-    Opt = PdADMMGQOptions if q else PdADMMGOptions
-    extra = dict(quantize="p", levels=PAPER_LEVELS) if kind == "G-Q paper-Δ" else {}
+    mu2, mu5, mu10 = CODE_MU[dataset]
+    if q:
+        mu5 = 0.01
+
+    def opts(rho, mu, stage, **kw):
+        if kind == "G-Q paper-Δ":
+            kw.update(quantize="p", levels=PAPER_LEVELS)
+        if q:
+            return PdADMMGQOptions.released_code(rho=rho, weight_decay=mu, stage=stage, **kw)
+        return PdADMMGOptions.released_code(rho=rho, weight_decay=mu, **kw)
+
     return [
-        Stage(2, iterations, Opt.released_code(rho=1e-5, weight_decay=10.0, zl_init="zeros", **extra)),
-        Stage(5, iterations if q else 10,
-              Opt.released_code(rho=1e-5, weight_decay=0.01 if q else 1.0, zl_init="zeros", **extra)),
-        Stage(10, iterations, Opt.released_code(rho=CODE_RHO_10[dataset], weight_decay=0.01, **extra),
-              output_init="identity"),
+        Stage(2, iterations, opts(1e-5, mu2, "shallow", zl_init="zeros")),
+        Stage(5, iterations if q else 10, opts(1e-5, mu5, "middle", zl_init="zeros"), handover=handover),
+        Stage(10, iterations, opts(CODE_RHO_10[dataset], mu10, "deep"), output_init="identity", handover=handover),
     ]
 
 
-def paper_stages(dataset: str, width: int, iterations: int) -> list[Stage]:
+def paper_stages(dataset: str, width: int, iterations: int, handover: str = "state") -> list[Stage]:
     rho = PAPER_RHO[(dataset, width)]
     opts = PdADMMGOptions(rho=rho, nu=rho)
-    return [Stage(2, iterations, opts), Stage(5, 10, opts), Stage(10, iterations, opts, output_init="identity")]
+    return [Stage(2, iterations, opts), Stage(5, 10, opts, handover=handover),
+            Stage(10, iterations, opts, output_init="identity", handover=handover)]
 
 
 def run(data, width: int, stages: list[Stage], solver: str, seed: int) -> dict:
@@ -82,6 +94,7 @@ def run(data, width: int, stages: list[Stage], solver: str, seed: int) -> dict:
     r = train_greedy(amref.get_solver(solver), problem, train_only, stages=stages, seed=seed)
     test = problem.evaluate(r.params, data.x_test, data.y_test)[1]
     off = r.history.get("off_grid")
+    print(f"  run: width {width}, seed {seed}, {solver}: test {test:.3f} ({time.perf_counter() - t0:.0f} s)", flush=True)
     return {"test": test, "train": r.history["train_accuracy"][-1], "seconds": time.perf_counter() - t0,
             "status": r.status.value, "max_off_grid": None if off is None else max(off)}
 
@@ -94,6 +107,8 @@ def main(argv=None) -> int:
     ap.add_argument("--widths", default=None, help="comma-separated hidden widths (default 100,500; --quick 100)")
     ap.add_argument("--seeds", default=None, help="comma-separated seeds (default the code's five; --quick 0)")
     ap.add_argument("--runs", default=None, help="comma-separated subset of: " + ", ".join(KINDS))
+    ap.add_argument("--handover", default="state", choices=("state", "weights"),
+                    help="greedy hand-over of the code runs (state: the codes' protocol)")
     ap.add_argument("--out", default=None, help="output folder name under validation/out/")
     add_data_options(ap)
     args = ap.parse_args(argv)
@@ -106,7 +121,8 @@ def main(argv=None) -> int:
     hops, order = (4, "ascending") if args.paper_features else (5, "descending")
     out = out_dir(args.out or ("pdadmm_g-quick" if args.quick else "pdadmm_g"))
     rep = Report("pdADMM-G / pdADMM-G-Q (TNNLS 2022) Tables III–IV: paper vs amref", out, argv or [])
-    rep.text(f"10 layers, greedy 2 → 5 → 10 with {iterations} iterations per stage (the -G 5-layer stage: 10); "
+    rep.text(f"10 layers, greedy 2 → 5 → 10 with {iterations} iterations per stage (the -G 5-layer stage: 10), "
+             f"hand-over by {args.handover}; "
              f"features K = {hops} ({order}); seeds {list(seeds)}; test accuracy after the last stage. "
              "Runs: `code` = the released code's protocol (ρ schedule, per-stage ρ₀ and μ; -G-Q quantizes q on "
              "linspace(−1, 2, 1000)); `G-Q paper-Δ` = the same protocol quantizing p on {−1, …, 20} as the paper "
@@ -123,9 +139,10 @@ def main(argv=None) -> int:
                 short = "G" if kind.startswith("G ") else "G-Q"
                 solver = "pdadmm-g" if short == "G" else "pdadmm-g-q"
                 if kind == "G paper":
-                    stages = paper_stages(name, width, iterations)
+                    stages = paper_stages(name, width, iterations, args.handover)
                 else:
-                    stages = code_stages(name, {"G code": "G", "G-Q code": "G-Q"}.get(kind, kind), iterations)
+                    stages = code_stages(name, {"G code": "G", "G-Q code": "G-Q"}.get(kind, kind), iterations,
+                                         args.handover)
                 runs = [run(data, width, stages, solver, s) for s in (seeds if kind != "G paper" else seeds[:1])]
                 acc = np.array([r["test"] for r in runs])
                 pm, ps = PAPER[(name, width, short)]

@@ -23,11 +23,11 @@ Two hand-overs (``Stage.handover``):
   solvers and the gradient baselines alike): every stage starts its solver from a fresh state built from
   the carried weights (``minimize(..., params=...)``: auxiliary variables by a forward pass, duals 0).
 
-The two are not close for pdADMM-G on Cora. A 2-layer stage with weight decay μ = 10 leaves auxiliary
-variables far from the forward pass of its weights (in the code's protocol the 5-layer stage then
-shrinks every W by up to 0.95 per step); rebuilding p, z, q from the weights throws away what the shallow
-stage learned, and the code-protocol runs collapse on some seeds (``validation/RESULTS.md``), while
-carrying them over reproduces the tables.
+The two are not close for pdADMM-G on Cora. In the code's protocol the shallow stages run with weight
+decay μ ≫ ν (the 5-layer stage: μ = 1, ν = 1e-5, θ₀ = 20, so every W-step multiplies W by about
+1 − μ/θ₀ = 0.95), and the auxiliary variables end far from the forward pass of the weights (21–47 % in
+layers 1–4). Rebuilding p, z, q from the weights throws away what the shallow stage learned and some seeds
+collapse; carrying them over reproduces Table III (``validation/RESULTS.md``).
 
 Usage::
 
