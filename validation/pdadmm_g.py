@@ -59,12 +59,12 @@ CODE_RHO_10 = {"cora": 1e-4, "citeseer": 1e-3}
 CODE_MU = {"cora": (10.0, 1.0, 0.01), "citeseer": (10.0, 0.1, 0.01)}
 
 
-def code_stages(dataset: str, kind: str, iterations: int, handover: str = "state") -> list[Stage]:
-    """The released code's three stages (see the module docstring)."""
+def code_stages(dataset: str, kind: str, iterations: int, handover: str = "state",
+                mu5: float | None = None) -> list[Stage]:
+    """The released code's three stages (see the module docstring); ``mu5`` overrides the 5-layer μ."""
     q = kind != "G"
-    mu2, mu5, mu10 = CODE_MU[dataset]
-    if q:
-        mu5 = 0.01
+    mu2, mu5_code, mu10 = CODE_MU[dataset]
+    mu5 = mu5 if mu5 is not None else 0.01 if q else mu5_code
 
     def opts(rho, mu, stage, **kw):
         if kind == "G-Q paper-Δ":
@@ -109,6 +109,7 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", default=None, help="comma-separated subset of: " + ", ".join(KINDS))
     ap.add_argument("--handover", default="state", choices=("state", "weights"),
                     help="greedy hand-over of the code runs (state: the codes' protocol)")
+    ap.add_argument("--mu5", type=float, default=None, help="override the 5-layer stage's weight decay μ")
     ap.add_argument("--out", default=None, help="output folder name under validation/out/")
     add_data_options(ap)
     args = ap.parse_args(argv)
@@ -142,7 +143,7 @@ def main(argv=None) -> int:
                     stages = paper_stages(name, width, iterations, args.handover)
                 else:
                     stages = code_stages(name, {"G code": "G", "G-Q code": "G-Q"}.get(kind, kind), iterations,
-                                         args.handover)
+                                         args.handover, args.mu5)
                 runs = [run(data, width, stages, solver, s) for s in (seeds if kind != "G paper" else seeds[:1])]
                 acc = np.array([r["test"] for r in runs])
                 pm, ps = PAPER[(name, width, short)]
