@@ -42,6 +42,7 @@ of depths 2 → 5 → L (those below L), ``max_iter`` iterations each.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, Callable, Literal, Sequence
 
 from ..backend import device, dtype_name, namespace
@@ -158,6 +159,15 @@ def grow_params(
     return kept + new + out
 
 
+def _carried_init(solver: SolverSpec, previous: Any, problem: MLP, data, params: Params, options: Any) -> Any:
+    """``init_state`` of a stage handed over by state: ``solver.carry_state`` on the serial form of the previous
+    stage's state (``export_state``/``import_state`` when a runner keeps the state elsewhere)."""
+    if solver.export_state is not None:
+        previous = solver.export_state(previous)
+    state = solver.carry_state(previous, problem, data, params, options)
+    return state if solver.import_state is None else solver.import_state(state, problem, data, options)
+
+
 def train_greedy(
     solver: SolverSpec,
     problem: MLP,
@@ -224,9 +234,7 @@ def train_greedy(
                                 seed=seed, init_scheme=init_scheme)
         run = solver
         if k > 0 and stage.handover == "state":
-            previous = result.state
-            run = dataclasses.replace(solver, init_state=lambda problem_, data_, params_, options_, prev=previous:
-                                      solver.carry_state(prev, problem_, data_, params_, options_))
+            run = dataclasses.replace(solver, init_state=functools.partial(_carried_init, solver, result.state))
         result = minimize(run, net, data, stage.options if stage.options is not None else options,
                           max_iter=stage.iterations, params=start, seed=seed, init_scheme=init_scheme,
                           callback=callback, eval_every=eval_every)

@@ -44,7 +44,9 @@ CODE_Q_STAGE_RULES: dict = {
 }
 """The -G-Q serial scripts' changes to the cost-triggered ρ rule per greedy stage (2-, 5-, 10-layer).
 The scripts test a 0-based counter: ``20 < i < 50`` is iterations 22–50, ``i > 50`` is 52 on (iteration
-51 fires nothing). The 5-layer script's 0.01 "threshold" is read as the required drop of the loss."""
+51 fires nothing). The 5-layer script's 0.01 "threshold" is read as the required drop of the loss. This
+reading is uncertain: with the 10-layer windows the Cora -G-Q runs fall about 4 points short of Table III,
+with the -G rule they do not (``validation/RESULTS.md``)."""
 
 
 def _code_values(rho: float, weight_decay: float) -> dict:
