@@ -65,6 +65,11 @@ class SolverSpec:
     needs_train_loss : callable or None
         ``options -> bool``: whether ``end_iteration`` reads the forward-pass ``train_loss`` of the row
         (the released codes' cost-triggered ρ schedules), so the driver evaluates every iteration.
+    carry_state : callable or None
+        Capability of greedy hand-over by state: ``(previous_state, problem, data, params, options) ->
+        state``, the initial state of a deeper network whose first layers continue from the auxiliary
+        variables of ``previous_state`` (a shallower network's final state); ``params`` are the grown
+        weights. None: a deeper stage can only start from the weights.
     """
 
     name: str
@@ -80,6 +85,7 @@ class SolverSpec:
     layer_functions: Any = None
     constrained: bool = True
     needs_train_loss: Callable[[Any], bool] | None = None
+    carry_state: Callable[[Any, MLP, Dataset, Params, Any], Any] | None = None
 
 
 class StateLost(RuntimeError):

@@ -50,7 +50,7 @@ __all__ = [
     "element_bytes",
     "encode",
     "Grid",
-    "on_grid",
+    "count_off_grid",
     "project",
 ]
 
@@ -257,7 +257,7 @@ def decode(codes: Array, grid: Grid, dtype: str = "float64") -> Array:
     return xp.reshape(xp.take(lv, flat), codes.shape)
 
 
-def on_grid(x: Array, grid: Grid) -> int:
+def count_off_grid(x: Array, grid: Grid) -> int:
     """Number of elements of ``x`` that are **not** levels of Δ (0 means ``x ∈ Δ`` elementwise)."""
     xp = namespace(x)
     return int(xp.sum(xp.astype(project(x, grid) != x, xp.int64)))

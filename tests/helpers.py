@@ -9,7 +9,7 @@ from amref.backend import from_host, to_host
 from amref.data import Dataset
 from amref.data import one_hot
 
-__all__ = ["assert_close", "synthetic_dataset", "host"]
+__all__ = ["assert_close", "central_gradient", "synthetic_dataset", "host"]
 
 
 def synthetic_dataset(xp, *, n_features=12, n_classes=3, n_train=120, n_test=40, seed=0, dtype="float64"):
@@ -33,3 +33,15 @@ def synthetic_dataset(xp, *, n_features=12, n_classes=3, n_train=120, n_test=40,
 def host(a):
     """Host copy for assertions (tests only)."""
     return to_host(a)
+
+
+def central_gradient(f, X, h=1e-5):
+    """Central-difference gradient of the scalar ``f`` at the NumPy array ``X`` (independent truth for the
+    gradient formulas the step tests use; exact up to rounding for quadratics)."""
+    X = np.asarray(X, dtype=float)
+    G = np.zeros_like(X)
+    for idx in np.ndindex(X.shape):
+        E = np.zeros_like(X)
+        E[idx] = h
+        G[idx] = (f(X + E) - f(X - E)) / (2 * h)
+    return G

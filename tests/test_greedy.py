@@ -19,8 +19,8 @@ def test_stage_problem_and_schedules():
     big = amref.MLP((12, 9, 9, 9, 9, 9, 9, 9, 9, 9, 4))
     assert stage_problem(big, 2).widths == (12, 9, 4)
     assert stage_problem(big, 10) == big
-    assert [(s.depth, s.iterations, s.output_init) for s in paper_stages("pdadmm-g", 10, 200)] == [
-        (2, 200, "random"), (5, 10, "random"), (10, 200, "identity")]
+    assert [(s.depth, s.iterations, s.output_init, s.handover) for s in paper_stages("pdadmm-g", 10, 200)] == [
+        (2, 200, "random", "weights"), (5, 10, "random", "state"), (10, 200, "identity", "state")]
     assert [s.depth for s in paper_stages("pdadmm", 10, 50)] == [5, 10]
     assert [s.depth for s in paper_stages("pdadmm-g", 4)] == [2, 4]
     assert [s.depth for s in default_stages(10, 7)] == [2, 5, 10]
@@ -88,4 +88,41 @@ def test_invalid_schedules():
         train_greedy(get_solver("pdadmm"), problem, data, stages=[Stage(2, 1)])
     with pytest.raises(ValueError, match="increase"):
         train_greedy(get_solver("pdadmm"), problem, data, stages=[Stage(3, 1), Stage(3, 1)])
-    assert np is not None
+    with pytest.raises(ValueError, match="carry_state"):
+        train_greedy(get_solver("mdlam"), problem, data, stages=[Stage(2, 1), Stage(3, 1, handover="state")])
+    with pytest.raises(ValueError, match="handover"):
+        Stage(2, 1, handover="z")
+
+
+@pytest.mark.parametrize("zl_init", ["labels", "zeros"])
+def test_state_handover_is_the_codes(zl_init):
+    """``handover="state"`` builds what the pdADMM-G code builds between stages, written out here: layer 1
+    keeps p, z, q of the 2-layer run, layers 2…L−1 are identity layers fed forward from the kept q_1, the
+    output layer's input is the last new q, z_L per zl_init, every dual 0."""
+    data = synthetic_dataset(NP, n_features=6, n_classes=3, n_train=30, seed=2)
+    problem = amref.MLP((6, 5, 5, 5, 3))
+    opts = PdADMMOptions(rho=1.0, nu=0.5, weight_decay=2.0, zl_init=zl_init)
+    small = stage_problem(problem, 2)
+    first = amref.minimize(get_solver("pdadmm"), small, data, opts, max_iter=6)
+    r = train_greedy(get_solver("pdadmm"), problem, data, opts,
+                     stages=[Stage(2, 6), Stage(4, 0, handover="state")])
+    old, new = first.state.blocks, r.state.blocks
+    np.testing.assert_array_equal(new[0].z, old[0].z)
+    np.testing.assert_array_equal(new[0].q, old[0].q)
+    # the 2-layer run's q_1 is not the forward pass of its weights: the two hand-overs differ
+    assert np.max(np.abs(old[0].q - np.maximum(old[0].W @ data.x_train + old[0].b, 0))) > 1e-3
+    h = old[0].q
+    for l in (1, 2):
+        np.testing.assert_array_equal(new[l].W, np.eye(5))
+        np.testing.assert_array_equal(new[l].p, h)
+        np.testing.assert_allclose(new[l].z, h, atol=1e-15)
+        h = np.maximum(h, 0.0)
+        np.testing.assert_allclose(new[l].q, h, atol=1e-15)
+    np.testing.assert_array_equal(new[3].p, h)
+    np.testing.assert_allclose(new[3].m, new[3].W @ h + new[3].b, atol=1e-15)
+    np.testing.assert_array_equal(new[3].z, 2 * data.y_train - 1 if zl_init == "labels" else 0 * data.y_train)
+    for blk in new[:3]:
+        np.testing.assert_array_equal(blk.u, 0 * blk.u)
+    assert r.options["greedy_stages"][1]["handover"] == "state"
+    weights = train_greedy(get_solver("pdadmm"), problem, data, opts, stages=[Stage(2, 6), Stage(4, 0)])
+    np.testing.assert_allclose(weights.state.blocks[0].q, np.maximum(old[0].W @ data.x_train + old[0].b, 0))

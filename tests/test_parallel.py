@@ -132,11 +132,12 @@ def test_dask_runner_gives_the_serial_iterates(client, case):
     """Both runners call the same layer functions: identical states and histories after k iterations."""
     name, opts, dtype, send_duals = CASES[case]
     d, problem = data(dtype), amref.MLP(WIDTHS)
-    serial = amref.minimize(amref.get_solver(name), problem, d, opts, max_iter=4)
+    iters = 5 if case == "pdadmm-g-f32-send-duals" else 4  # the code's schedule fires after the 4th at the earliest
+    serial = amref.minimize(amref.get_solver(name), problem, d, opts, max_iter=iters)
     runner = DaskRunner(client, send_duals=send_duals)
     spec = runner.solver(amref.get_solver(name))
     assert spec.name == name and spec.options_class is type(opts)
-    res = amref.minimize(spec, problem, d, opts, max_iter=4)
+    res = amref.minimize(spec, problem, d, opts, max_iter=iters)
     assert res.status is amref.Status.COMPLETED
     assert_same_state(serial.state, runner.export_state(res.state))
     # the receiver's copy of u_{l−1} is the owner's u_{l−1}

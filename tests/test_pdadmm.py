@@ -13,13 +13,13 @@ import amref
 from amref.backend import get_namespace
 from amref.data.graphs import Graph, graph_dataset
 from amref.losses import cross_entropy
-from amref.quantize import CODE_LEVELS, PAPER_LEVELS, boundary_bytes, on_grid, project
+from amref.quantize import CODE_LEVELS, PAPER_LEVELS, boundary_bytes, count_off_grid, project
 from amref import get_solver
 from amref.solvers import pdadmm as pd
 from amref.solvers.pdadmm import PdADMMOptions
 from amref.solvers.pdadmm_g import PdADMMGOptions, PdADMMGQOptions
 from amref.solvers.subproblems import ZLOptions, doubling_search
-from helpers import synthetic_dataset
+from helpers import central_gradient, synthetic_dataset
 
 NP = get_namespace("numpy")
 NEWTON = ZLOptions(method="newton")
@@ -47,6 +47,7 @@ def _p_block(s, rho, nu):
             (p - s["q_prev"]) ** 2)
 
     g = -nu * s["W"].T @ (s["z"] - s["W"] @ s["p"] - s["b"]) + s["u_prev"] + rho * (s["p"] - s["q_prev"])
+    np.testing.assert_allclose(g, central_gradient(phi, s["p"]), rtol=1e-7, atol=1e-7)
     return phi, g
 
 
@@ -84,7 +85,7 @@ def test_quantized_update_p_equals_literal_projected_backtracking(rng, grid):
     assert ok
     p_new, m_new, tau = pd.update_p(s["p"], s["W"], m, s["z"], s["q_prev"], s["u_prev"], rho, nu, opts)
     np.testing.assert_array_equal(p_new, want)
-    assert tau == want_t and on_grid(p_new, grid) == 0
+    assert tau == want_t and count_off_grid(p_new, grid) == 0
     np.testing.assert_allclose(m_new, s["W"] @ p_new + s["b"], atol=1e-12)
     assert phi(p_new) <= phi(s["p"]) + 1e-12  # projected step from a point of Δ never increases φ
 
@@ -101,6 +102,7 @@ def test_update_W_equals_literal_backtracking(rng, mu):
         return 0.5 * nu * np.sum(r * r) + 0.5 * mu * np.sum(W * W)
 
     G = -nu * (s["z"] - m) @ s["p"].T + mu * s["W"]
+    np.testing.assert_allclose(G, central_gradient(phi, s["W"]), rtol=1e-7, atol=1e-7)
     want, want_t, ok = doubling_search(phi, s["W"], G, 0.01)
     W_new, m_new, theta = pd.update_W(s["W"], s["p"], m, s["z"], nu, opts)
     assert ok and theta == want_t
@@ -251,7 +253,6 @@ def test_layer_functions_are_order_independent():
             for i in (1, 0, 3, 2)}
     want = pd.step(state, data, opts)
     for i in range(L):
-        assert dataclasses.astuple(dual[i]) is not None
         for key in ("p", "W", "b", "z", "q", "u"):
             a, b = getattr(dual[i], key), getattr(want.blocks[i], key)
             assert (a is None and b is None) or np.array_equal(a, b)
@@ -328,9 +329,9 @@ def test_quantized_q_lies_in_delta():
     states, _ = run_states(PdADMMGQOptions(rho=0.5, nu=0.1, quantize="pq", levels=CODE_LEVELS), 4)
     for state in states:
         for blk in state.blocks[:-1]:
-            assert on_grid(blk.q, CODE_LEVELS) == 0
+            assert count_off_grid(blk.q, CODE_LEVELS) == 0
         for blk in state.blocks[1:]:
-            assert on_grid(blk.p, CODE_LEVELS) == 0
+            assert count_off_grid(blk.p, CODE_LEVELS) == 0
 
 
 def test_diagnostics_bytes_sent():
@@ -392,14 +393,61 @@ def test_invalid_options_raise(bad):
         PdADMMOptions(**bad)
 
 
-def test_cost_schedule_raises_rho_when_loss_stalls():
-    opts = PdADMMGOptions.released_code(rho=1e-4)
-    state = pd.PdADMMState(blocks=(), rho=1e-4, nu=1e-4)
-    for loss in (1.0, 0.9995, 0.9993):
-        state = pd.end_iteration(state, {"train_loss": loss}, opts)
-    assert state.rho == pytest.approx(1e-3) and state.nu == state.rho
-    state = pd.end_iteration(state, {"train_loss": 0.5}, opts)
-    assert state.rho == pytest.approx(1e-3)
+def _literal_code_schedule(losses, rho, *, tol=1e-3, tol_first=None, windows=None, factor=10.0, rho_max=1.0):
+    """The codes' loop written out: ``for i in range(ITER)`` (0-based), after the i-th iteration's loss c_i,
+    ``if i > 2 and c_i > c_{i−1} − tol and c_{i−1} > c_{i−2} − tol_first: ρ = min(10ρ, cap)``, the -G-Q
+    10-layer windows as ``20 < i < 50`` (cap 0.01) and ``i > 50`` (cap 1e-3). Returns ρ after each iteration."""
+    tol_first = tol if tol_first is None else tol_first
+    out = []
+    for i, c in enumerate(losses):
+        if i > 2 and c > losses[i - 1] - tol and losses[i - 1] > losses[i - 2] - tol_first:
+            if windows is None:
+                rho = min(factor * rho, rho_max)
+            elif 20 < i < 50:
+                rho = min(factor * rho, 0.01)
+            elif i > 50:
+                rho = min(factor * rho, 1e-3)
+        out.append(rho)
+    return out
+
+
+def _schedule(losses, opts, rho):
+    state = pd.PdADMMState(blocks=(), rho=rho, nu=rho)
+    out = []
+    for loss in losses:
+        state = pd.end_iteration(dataclasses.replace(state, iteration=state.iteration + 1), {"train_loss": loss}, opts)
+        out.append(state.rho)
+        assert state.nu == state.rho
+    return out
+
+
+def test_cost_schedule_equals_the_codes_loop():
+    rng = np.random.default_rng(3)
+    # losses that stall from the start (the code cannot fire before its 4th iteration) and then now and then
+    losses = [1.0, 0.9995, 0.9993, 0.9992] + list(np.cumsum(rng.choice([0.0, -0.0005, -0.01], size=40)) + 0.99)
+    opts = PdADMMGOptions.released_code(rho=1e-6)
+    got = _schedule(losses, opts, 1e-6)
+    assert got == pytest.approx(_literal_code_schedule(losses, 1e-6))
+    assert got[2] == 1e-6 and got[3] == pytest.approx(1e-5)  # the 3rd iteration does not fire, the 4th does
+    assert max(got) == 1.0
+
+
+def test_q_deep_stage_windows_equal_the_codes_loop():
+    rng = np.random.default_rng(4)
+    losses = list(1.0 + np.cumsum(rng.choice([0.0, 0.0005, -0.0005, -0.01], size=80)))
+    opts = PdADMMGQOptions.released_code(rho=1e-4, stage="deep")
+    got = _schedule(losses, opts, 1e-4)
+    want = _literal_code_schedule(losses, 1e-4, tol_first=0.0, windows=True)
+    assert got == pytest.approx(want)
+    assert got[19] == 1e-4 and max(got[:50]) == pytest.approx(0.01) and got[-1] == pytest.approx(1e-3)
+
+
+def test_rho_windows_are_validated():
+    with pytest.raises(ValueError, match="rho_windows"):
+        PdADMMOptions(rho_windows=((5, 3, 0.1),))
+    with pytest.raises(ValueError, match="rho_windows"):
+        PdADMMOptions(rho_windows=((1, None, -1.0),))
+    assert PdADMMOptions(rho_windows=[[2, None, 1]]).rho_windows == ((2, None, 1.0),)
 
 
 def test_pdadmm_g_on_graph_augmented_features():

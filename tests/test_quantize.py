@@ -17,7 +17,7 @@ from amref.quantize import (
     decode,
     element_bytes,
     encode,
-    on_grid,
+    count_off_grid,
     project,
 )
 from helpers import assert_close, host
@@ -78,7 +78,7 @@ def test_float32_projection_lands_on_float32_levels(xp, rng):
     p = project(x, CODE_LEVELS)
     assert p.dtype == xp.float32
     assert np.isin(host(p), CODE_LEVELS.levels("float32")).all()
-    assert on_grid(p, CODE_LEVELS) == 0
+    assert count_off_grid(p, CODE_LEVELS) == 0
 
 
 @pytest.mark.parametrize("name", list(GRIDS))
@@ -105,7 +105,7 @@ def test_code_dtypes_and_bits():
 
 def test_on_grid_counts_off_grid_entries():
     x = np.array([[0.0, 1.0, 1.5], [2.0, -1.0, 30.0]])
-    assert on_grid(x, PAPER_LEVELS) == 2
+    assert count_off_grid(x, PAPER_LEVELS) == 2
 
 
 def test_decode_rejects_out_of_range_codes():

@@ -11,7 +11,7 @@ from scipy.optimize import minimize, minimize_scalar
 from amref import losses
 from amref.backend import from_host
 from amref.driver import minimize as run
-from amref.data import one_hot
+from amref.data import Dataset, one_hot
 from amref.problem import MLP
 from amref import get_solver
 from amref.solvers import taylor_admm as T
@@ -278,3 +278,22 @@ def test_presets_and_registry():
     assert T.TaylorADMMOptions.dladmm_paper(warm_start_iters=0).warm_start_iters == 0
     assert T.TaylorADMMOptions().zl == ZLOptions(method="newton")
 
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "hinge"])
+def test_auxiliary_read_out_leaks_random_labels(loss):
+    """With labels drawn at random (nothing to learn from x), the read-out of the auxiliary a_{L−1} is right
+    on the training set from the first iteration, while the forward pass of the weights stays near chance:
+    T2 writes the targets into a_{L−1} and the least-squares T4 reads them back."""
+
+    rng = np.random.default_rng(7)
+    N, C = 300, 3
+    x = rng.normal(size=(12, N))
+    labels = rng.integers(0, C, N)
+    data = Dataset("random-labels", x, one_hot(labels, C))
+    r = run(get_solver("taylor-admm"), MLP((12, 8, 8, C), loss=loss), data, T.TaylorADMMOptions(), max_iter=3)
+    state = r.state
+    read_out = np.argmax(state.W[-1] @ state.a[-1] + state.b[-1], axis=0)
+    assert r.history["aux_accuracy"][-1] == pytest.approx(np.mean(read_out == labels))
+    assert min(r.history["aux_accuracy"]) >= 0.95
+    assert max(r.history["train_accuracy"]) <= 0.6

@@ -12,11 +12,21 @@ On growing, the trained hidden layers are kept, the new hidden layers start as t
 new output layer is drawn at random (``"random"``, the codes' intermediate stages) or set to the
 rectangular identity ``eye(C, n)`` with b = 0 (``"identity"``, the codes' final 10-layer stage).
 
-The hand-over is by weights: every stage starts its solver from a fresh state built from the carried
-weights (``minimize(..., params=...)``: auxiliary variables by a forward pass, duals 0), which is what the
-codes do for the duals and the output layer; the codes also carry the first layers' z and q, which a
-forward pass from the carried weights only approximates. Any solver works (the ADMM solvers and the
-gradient baselines alike).
+Two hand-overs (``Stage.handover``):
+
+* ``"state"`` — the codes' protocol and the default of :func:`paper_stages`: the kept layers keep their
+  auxiliary variables (pdADMM: p, z, q) from the previous stage's final state, the new layers start from
+  a forward pass of the last kept output, the duals at 0 (the solver's ``SolverSpec.carry_state``; only
+  solvers that declare it, pdADMM and its -G variants).
+* ``"weights"`` — the default of :class:`Stage` and :func:`default_stages`, for any solver (the ADMM
+  solvers and the gradient baselines alike): every stage starts its solver from a fresh state built from
+  the carried weights (``minimize(..., params=...)``: auxiliary variables by a forward pass, duals 0).
+
+The two are not close for pdADMM-G on Cora. In the code's protocol the shallow stages run with weight
+decay μ ≫ ν (the 5-layer stage: μ = 1, ν = 1e-5, θ₀ = 20, so every W-step multiplies W by about
+1 − μ/θ₀ = 0.95), and the auxiliary variables end far from the forward pass of the weights (21–47 % in
+layers 1–4). Rebuilding p, z, q from the weights throws away what the shallow stage learned and some seeds
+collapse; carrying them over reproduces Table III (``validation/RESULTS.md``).
 
 Usage::
 
@@ -31,6 +41,7 @@ of depths 2 → 5 → L (those below L), ``max_iter`` iterations each.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, Callable, Literal, Sequence
 
 from ..backend import device, dtype_name, namespace
@@ -57,12 +68,16 @@ class Stage:
         Solver options for this stage (None: the options given to :func:`train_greedy`).
     output_init : {"random", "identity"}
         How the output layer starts (the first stage always starts at random).
+    handover : {"weights", "state"}
+        How this stage continues the previous one (ignored for the first stage): a fresh state from the
+        grown weights, or the kept layers' auxiliary variables carried over (module docstring).
     """
 
     depth: int
     iterations: int
     options: Any = None
     output_init: Literal["random", "identity"] = "random"
+    handover: Literal["weights", "state"] = "weights"
 
     def __post_init__(self) -> None:
         for name in ("depth", "iterations"):
@@ -72,6 +87,8 @@ class Stage:
                                  f"integer, got {v!r}")
         if self.output_init not in ("random", "identity"):
             raise ValueError(f"output_init must be 'random' or 'identity', got {self.output_init!r}")
+        if self.handover not in ("weights", "state"):
+            raise ValueError(f"handover must be 'weights' or 'state', got {self.handover!r}")
 
 
 def default_stages(depth: int, iterations: int, depths: Sequence[int] = (2, 5)) -> list[Stage]:
@@ -83,18 +100,20 @@ def default_stages(depth: int, iterations: int, depths: Sequence[int] = (2, 5)) 
     return stages
 
 
-def paper_stages(solver: str, depth: int = 10, iterations: int = 200) -> list[Stage]:
+def paper_stages(solver: str, depth: int = 10, iterations: int = 200,
+                 handover: Literal["weights", "state"] = "state") -> list[Stage]:
     """The released codes' stage schedules.
 
     ``"pdadmm-g"``/``"pdadmm-g-q"``: depths 2 → 5 → ``depth`` with ``iterations``, 10 (-G) or
     ``iterations`` (-G-Q), ``iterations``; ``"pdadmm"``: 5 → ``depth``, ``iterations`` each (the code
-    used 50, the paper 100 epochs).
+    used 50, the paper 100 epochs). ``handover``: the codes carry the kept layers' state (``"state"``).
     """
     if solver in ("pdadmm-g", "pdadmm-g-q"):
         middle = 10 if solver == "pdadmm-g" else iterations
-        out = [Stage(2, iterations), Stage(5, middle), Stage(depth, iterations, output_init="identity")]
+        out = [Stage(2, iterations), Stage(5, middle, handover=handover),
+               Stage(depth, iterations, output_init="identity", handover=handover)]
     elif solver == "pdadmm":
-        out = [Stage(5, iterations), Stage(depth, iterations, output_init="identity")]
+        out = [Stage(5, iterations), Stage(depth, iterations, output_init="identity", handover=handover)]
     else:
         raise ValueError(f"no paper stage schedule for {solver!r}")
     return [s for s in out if s.depth < depth] + [out[-1]]
@@ -140,6 +159,15 @@ def grow_params(
     else:
         raise ValueError(f"output_init must be 'random' or 'identity', got {output_init!r}")
     return kept + new + out
+
+
+def _carried_init(solver: SolverSpec, previous: Any, problem: MLP, data, params: Params, options: Any) -> Any:
+    """``init_state`` of a stage handed over by state: ``solver.carry_state`` on the serial form of the previous
+    stage's state (``export_state``/``import_state`` when a runner keeps the state elsewhere)."""
+    if solver.export_state is not None:
+        previous = solver.export_state(previous)
+    state = solver.carry_state(previous, problem, data, params, options)
+    return state if solver.import_state is None else solver.import_state(state, problem, data, options)
 
 
 def train_greedy(
@@ -191,6 +219,9 @@ def train_greedy(
                          f"got depth {stages[-1].depth}")
     if any(b.depth <= a.depth for a, b in zip(stages, stages[1:])):
         raise ValueError("stage depths must increase")
+    if solver.carry_state is None and any(s.handover == "state" for s in stages[1:]):
+        raise ValueError(f"{solver.name} cannot hand over its state between stages (no carry_state); "
+                         "use handover='weights'")
     history = History()
     timings = {"setup": 0.0, "solve": 0.0}
     offset = 0
@@ -203,7 +234,10 @@ def train_greedy(
         else:
             start = grow_params(result.params, current, net, output_init=stage.output_init,
                                 seed=seed, init_scheme=init_scheme)
-        result = minimize(solver, net, data, stage.options if stage.options is not None else options,
+        run = solver
+        if k > 0 and stage.handover == "state":
+            run = dataclasses.replace(solver, init_state=functools.partial(_carried_init, solver, result.state))
+        result = minimize(run, net, data, stage.options if stage.options is not None else options,
                           max_iter=stage.iterations, params=start, seed=seed, init_scheme=init_scheme,
                           callback=callback, eval_every=eval_every)
         current = net
@@ -221,6 +255,7 @@ def train_greedy(
             break
     assert result is not None
     described = [{"depth": s.depth, "iterations": s.iterations, "output_init": s.output_init,
+                  "handover": s.handover,
                   "options": None if s.options is None else dataclasses.asdict(s.options)} for s in stages]
     return dataclasses.replace(
         result,

@@ -92,7 +92,14 @@ Choices where the paper and the code differ (``docs/papers/pdadmm.md``; defaults
   results is claimed for it (the solver still runs).
 * ``weight_decay`` μ adds Ω(W) = (μ/2)‖W‖² to every W-block and to the objective (pdADMM-G code; paper 0).
 * ``rho_schedule="cost"``: the pdADMM-G code's rule, ρ ← min(10ρ, 1) when the training loss failed to
-  drop by 1e-3 twice in a row (paper: constant).
+  drop by 1e-3 twice in a row (paper: constant). The code checks it with a 0-based loop counter ``i > 2``,
+  so it can first fire after the 4th iteration (``cost_start``). The -G-Q code's 10-layer stage changes
+  the rule (:meth:`amref.solvers.pdadmm_g.PdADMMGQOptions.released_code` with ``stage="deep"``): it fires
+  only in iterations 22–50 with cap 0.01 and from iteration 52 on with cap 1e-3 (which can *lower* ρ),
+  and its earlier comparison has no tolerance (``rho_windows``, ``cost_tol_first``).
+* ``carry_state`` (greedy hand-over, :func:`amref.solvers.greedy.train_greedy` with
+  ``handover="state"``): the layers a deeper stage keeps start from the shallower stage's p, z, q (the
+  codes' protocol), the new layers from a forward pass of the last kept q; all duals start at 0.
 * ``zl_init``: z_L starts at ±1 from the labels (papers, both codes' deep stages); the pdADMM-G code's
   2-layer stage starts it at 0.
 * Quantization (pdADMM-G-Q): ``quantize="p"`` (paper) projects the p gradient step onto Δ;
@@ -131,13 +138,14 @@ from ..contract import SolverSpec
 from ..losses import Loss
 from ..losses import get as get_loss
 from ..options import Options, nonnegative, number, positive
-from ..problem import MLP, Params, join_params
-from ..quantize import PAPER_LEVELS, Grid, as_grid, boundary_bytes, on_grid, project
+from ..problem import MLP, Params, join_params, label_targets
+from ..quantize import PAPER_LEVELS, Grid, as_grid, boundary_bytes, count_off_grid, project
 from .subproblems import ZLOptions, activation_prox, bias_step, linearized_input_step, linearized_weight_step, loss_prox
 
 __all__ = [
     "LAYER_FUNCTIONS",
     "SOLVER",
+    "carry_state",
     "diagnostics",
     "diagnostics_row",
     "end_iteration",
@@ -164,6 +172,24 @@ __all__ = [
 ]
 
 Quantize = Literal["p", "q", "pq"]
+
+
+def _rho_windows(value) -> tuple:
+    """``rho_windows`` as a tuple of ``(first, last, cap)`` triples (lists accepted); raises on anything else."""
+    def integer(v):
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    try:
+        windows = tuple(tuple(w) for w in value)
+    except TypeError:
+        windows = None
+    ok = windows is not None and all(
+        len(w) == 3 and integer(w[0]) and w[0] >= 1 and (w[1] is None or (integer(w[1]) and w[1] >= w[0]))
+        and isinstance(w[2], (int, float)) and not isinstance(w[2], bool) and math.isfinite(w[2]) and w[2] > 0
+        for w in windows)
+    if not ok:
+        raise ValueError(f"rho_windows must hold (first >= 1, last >= first or None, cap > 0) triples, got {value!r}")
+    return tuple((w[0], w[1], float(w[2])) for w in windows)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,6 +239,17 @@ class PdADMMOptions(Options):
         Consecutive iterations without a drop that trigger the ``"cost"`` schedule (code: 2).
     activation_steps : int
         Bisection halvings of the hidden z-step for sigmoid and tanh (:func:`amref.activations.smooth_prox`).
+    cost_start : int
+        First iteration (1-based) after which the ``"cost"`` schedule may fire (code: 4; its 0-based
+        loop counter must exceed 2).
+    cost_tol_first : float or None
+        Tolerance of the earlier comparisons of the ``"cost"`` test (all but the last pair of losses);
+        None: ``cost_tol`` (pdADMM-G code). The -G-Q code's 10-layer stage: 0 (``c_{i−1} > c_{i−2}``).
+    rho_windows : tuple
+        ``(first, last, cap)`` triples of 1-based iterations (``last`` None: open-ended): when not
+        empty the ``"cost"`` schedule fires only inside a window, with that window's cap in place of
+        ``rho_max``; ρ ← min(ρ·rho_factor, cap) can then lower ρ. ``()`` (default): every iteration,
+        cap ``rho_max``. -G-Q code's 10-layer stage: ``((22, 50, 0.01), (52, None, 0.001))``.
     """
 
     rho: float = positive(1e-4)
@@ -236,6 +273,9 @@ class PdADMMOptions(Options):
     rho_max: float = positive(1.0)
     cost_tol: float = nonnegative(1e-3)
     cost_patience: int = number(2, low=1)
+    cost_start: int = number(4, low=1)
+    cost_tol_first: float | None = nonnegative(None)
+    rho_windows: tuple = number((), convert=_rho_windows)
 
     @property
     def quantize_p(self) -> bool:
@@ -396,7 +436,7 @@ def update_layer_primal(
     x: Array | None = None,
     y: Array | None = None,
 ) -> LayerBlock:
-    """Layer l's primal half of one iteration: p_l (step 1) → W_l (step 2) → b_l (step 3) → z_l (Eqs 7, 8).
+    """Layer l's primal half of one iteration: p_l (step 1) → W_l (step 2) → b_l (step 3) → z_l (step 4).
 
     Parameters
     ----------
@@ -490,7 +530,7 @@ def layer_diagnostics(
         obj += 0.5 * nu * sum_of_squares(gap) + inner(block.u, d) + 0.5 * rho * res
     out.update(objective=obj, residual=res, residual_norm=math.sqrt(res))
     if options.quantize_p:
-        out["off_grid"] = float(on_grid(block.p, options.levels)) if block.p is not None else 0.0
+        out["off_grid"] = float(count_off_grid(block.p, options.levels)) if block.p is not None else 0.0
     return out
 
 
@@ -588,17 +628,65 @@ def diagnostics(state: PdADMMState, data, options: PdADMMOptions) -> dict:
 
 
 def end_iteration(state: PdADMMState, row: dict, options: PdADMMOptions) -> PdADMMState:
-    """ρ schedule (``"cost"``: the pdADMM-G code's rule), applied after the iteration."""
+    """ρ schedule (``"cost"``: the pdADMM-G codes' rule), applied after iteration ``state.iteration``.
+
+    With the last ``cost_patience + 1`` training losses c_0 … c_P, ρ ← min(ρ·rho_factor, cap) when
+    ``state.iteration ≥ cost_start`` and c_{j+1} > c_j − tol for every pair (tol = ``cost_tol`` for the
+    last pair, ``cost_tol_first`` for the earlier ones when set); the cap is ``rho_max`` or, with
+    ``rho_windows``, the cap of the window holding the iteration (no window: no change).
+    """
     if options.rho_schedule != "cost":
         return state
     costs = (state.costs + (float(row["train_loss"]),))[-(options.cost_patience + 1):]
-    rho = state.rho
-    if len(costs) == options.cost_patience + 1 and all(
-        c1 > c0 - options.cost_tol for c0, c1 in zip(costs, costs[1:])
-    ):
-        rho = min(rho * options.rho_factor, options.rho_max)
+    rho, k = state.rho, state.iteration
+    cap = options.rho_max
+    if options.rho_windows:
+        cap = next((c for first, last, c in options.rho_windows if first <= k and (last is None or k <= last)),
+                   None)
+    tols = [options.cost_tol if options.cost_tol_first is None else options.cost_tol_first] * (len(costs) - 2)
+    tols.append(options.cost_tol)
+    if (cap is not None and k >= options.cost_start and len(costs) == options.cost_patience + 1
+            and all(c1 > c0 - tol for c0, c1, tol in zip(costs, costs[1:], tols))):
+        rho = min(rho * options.rho_factor, cap)
     nu = rho if options.nu_equals_rho else state.nu
     return dataclasses.replace(state, rho=rho, nu=nu, costs=costs)
+
+
+def carry_state(previous: PdADMMState, problem: MLP, data, params: Params, options: PdADMMOptions) -> PdADMMState:
+    """Initial state of a deeper network that continues ``previous`` (the greedy hand-over of the codes).
+
+    ``params`` are the grown weights (:func:`amref.solvers.greedy.grow_params`): the first L_s − 1 layers
+    are ``previous``'s hidden layers. Those layers keep their p, z, q (and m); the new layers L_s … L start
+    from a forward pass of the last kept q (p_{L_s} = q_{L_s−1}, z = m = W p + b, q = f(z), p_{l+1} = q_l);
+    z_L follows ``zl_init``; every dual is 0 and ρ, ν start from ``options`` — what the pdADMM-G code does
+    between its stages. (The pdADMM code also carries p_{L_s}, which differs from q_{L_s−1} by the
+    residual of the previous run.)
+    """
+    state = init_state(problem, data, params, options)
+    kept = len(previous.blocks) - 1
+    if not 0 <= kept < len(state.blocks):
+        raise ValueError(f"cannot continue a {len(previous.blocks)}-layer state with {len(state.blocks)} layers")
+    if kept == 0:
+        return state
+    xp = namespace(data.x_train)
+    blocks = list(state.blocks)
+    for i in range(kept):
+        old = previous.blocks[i]
+        if old.W.shape != blocks[i].W.shape:
+            raise ValueError(f"layer {i + 1}: the previous state's W has shape {old.W.shape}, "
+                             f"the new network's {blocks[i].W.shape}")
+        blocks[i] = dataclasses.replace(blocks[i], p=old.p, z=old.z, q=old.q, u=xp.zeros_like(old.q), m=old.m)
+    a = blocks[kept - 1].q
+    for i in range(kept, len(blocks)):
+        blk = blocks[i]
+        m = blk.W @ a + blk.b
+        if blk.q is None:  # the output layer: z_L as init_state chose it
+            blocks[i] = dataclasses.replace(blk, p=a, m=m, z=m if options.zl_init == "forward" else blk.z)
+        else:
+            q = relu(m)
+            blocks[i] = dataclasses.replace(blk, p=a, m=m, z=m, q=q, u=xp.zeros_like(q))
+            a = q
+    return dataclasses.replace(state, blocks=tuple(blocks))
 
 
 def params(state: PdADMMState) -> Params:
@@ -639,4 +727,5 @@ SOLVER = SolverSpec(
     end_iteration=end_iteration,
     needs_train_loss=lambda options: options.rho_schedule == "cost",
     layer_functions=LAYER_FUNCTIONS,
+    carry_state=carry_state,
 )

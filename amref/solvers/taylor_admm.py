@@ -74,6 +74,17 @@ activation of :mod:`amref.activations` (sigmoid and tanh by a bounded enumeratio
 statement above holds for each, the binary step included (its T3 minimiser at the open boundary is
 returned as −tiny, within rounding of the infimum).
 
+**The auxiliary read-out leaks the labels.** T5 pulls z_L towards the targets (±1 from the labels at
+the start); T2 then writes them into a_{L−1} = (βW_LᵀW_L + γI)⁻¹(βW_Lᵀz_L + γh(z_{L−1})), and T4, an
+unregularised least-squares fit ``W_L = z_L a_{L−1}^†``, reads them back. So ``argmax W_L a_{L−1}`` — the
+read-out of the *auxiliary* variables, ``aux_accuracy`` in the diagnostics — is right on (nearly) every
+training sample from the first iteration on, whatever the weights do, while the forward pass of the
+weights starts near chance. Only the forward pass (the driver's ``train_accuracy``/``test_accuracy``)
+measures the network. The leak is why the dlADMM paper's 0.855 for this method in its Fig 4 cannot be
+pinned down: a forward pass whose layers only approximate least-squares fits of leaked targets degrades
+towards a linear least-squares classifier on the pixels (0.86 test on MNIST), and the dlADMM authors
+published no code for their baseline.
+
 Initial values (amref's choice; the paper's initialisation was not verified): z_l, a_l from a
 forward pass of the initial weights (biases zeroed unless ``bias=True``), z_L = ±1 from the labels
 (:func:`~amref.problem.label_targets`, as in every amref AM solver), λ = 0.
@@ -310,7 +321,9 @@ def penalty_objective(state: TaylorADMMState, y: Array, options: TaylorADMMOptio
 def diagnostics(state: TaylorADMMState, data, options: TaylorADMMOptions) -> dict:
     """``objective`` = E(x; λ) after the iteration, ``objective_before_multiplier`` = E(x; λ before T6),
     ``residual`` = ‖z_L − W_L a_{L−1} − b_L‖², ``hidden_residual`` = Σ_{l<L} ‖z_l − m_l‖² + ‖a_l − h(z_l)‖²,
-    ``warm_start`` (1 while T6 is skipped) and the T5 inner iterations."""
+    ``warm_start`` (1 while T6 is skipped), the T5 inner iterations and ``aux_accuracy``, the training
+    accuracy of ``argmax W_L a_{L−1} + b_L`` read from the auxiliary a_{L−1} (it sees the labels through
+    T2/T4; module docstring)."""
     xp = namespace(state.lam)
     r = state.z[-1] - state.m[-1]
     objective = penalty_objective(state, data.y_train, options)
@@ -329,6 +342,8 @@ def diagnostics(state: TaylorADMMState, data, options: TaylorADMMOptions) -> dic
         "hidden_residual": hidden,
         "warm_start": 0.0 if state.multiplier_updated else 1.0,
         "zl_iterations": state.zl_iterations,
+        "aux_accuracy": float(xp.mean(xp.astype(xp.argmax(state.m[-1], axis=0) == xp.argmax(data.y_train, axis=0),
+                                                state.m[-1].dtype))),
     }
 
 
