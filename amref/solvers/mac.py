@@ -110,7 +110,7 @@ from ..options import Options, nonnegative, number, positive
 from ..problem import MLP, Params, join_params, split_params
 
 __all__ = [
-    "ACTIVATIONS", "Activation", "MACOptions", "MACState", "SOLVER", "constraint_gaps", "diagnostics", "end_iteration",
+    "ACTIVATIONS", "MACOptions", "MACState", "SOLVER", "constraint_gaps", "diagnostics", "end_iteration",
     "get_activation", "gram_basis", "init_state", "lm_descent", "loss_columns", "loss_entries", "loss_rows",
     "next_mu", "params", "step", "stop_when_converged", "update_W_hidden", "update_W_output", "update_lam",
     "update_z",

@@ -138,7 +138,7 @@ from ..contract import SolverSpec
 from ..losses import Loss
 from ..losses import get as get_loss
 from ..options import Options, nonnegative, number, positive
-from ..problem import MLP, Params, join_params, label_targets
+from ..problem import MLP, Params, join_params
 from ..quantize import PAPER_LEVELS, Grid, as_grid, boundary_bytes, count_off_grid, project
 from .subproblems import ZLOptions, activation_prox, bias_step, linearized_input_step, linearized_weight_step, loss_prox
 
@@ -683,7 +683,7 @@ def carry_state(previous: PdADMMState, problem: MLP, data, params: Params, optio
         if blk.q is None:  # the output layer: z_L as init_state chose it
             blocks[i] = dataclasses.replace(blk, p=a, m=m, z=m if options.zl_init == "forward" else blk.z)
         else:
-            q = relu(m)
+            q = get_activation(blk.activation).value(m)
             blocks[i] = dataclasses.replace(blk, p=a, m=m, z=m, q=q, u=xp.zeros_like(q))
             a = q
     return dataclasses.replace(state, blocks=tuple(blocks))
