@@ -37,24 +37,11 @@ from .result import History, Result, Status
 __all__ = ["minimize"]
 
 
-def minimize(
-    solver: SolverSpec,
-    problem: MLP,
-    data: Dataset,
-    options: Any = None,
-    *,
-    max_iter: int = 100,
-    params: Params | None = None,
-    seed: int = 0,
-    init_scheme: str = "paper",
-    callback: Callable[[IterationInfo], None] | None = None,
-    checkpoint: str | os.PathLike | None = None,
-    checkpoint_every: int = 0,
-    resume: str | os.PathLike | None = None,
-    eval_every: int = 1,
-    tol: float | None = None,
-    verbose: bool = False,
-) -> Result:
+def minimize(solver: SolverSpec, problem: MLP, data: Dataset, options: Any = None, *, max_iter: int = 100,
+             params: Params | None = None, seed: int = 0, init_scheme: str = "paper",
+             callback: Callable[[IterationInfo], None] | None = None, checkpoint: str | os.PathLike | None = None,
+             checkpoint_every: int = 0, resume: str | os.PathLike | None = None, eval_every: int = 1,
+             tol: float | None = None, verbose: bool = False) -> Result:
     """Run ``solver`` on ``problem`` and ``data`` for at most ``max_iter`` iterations.
 
     Parameters
@@ -78,11 +65,9 @@ def minimize(
     callback
         ``callback(info)`` after every iteration; raise :class:`StopIteration` to stop.
         ``info.params`` is computed only when read.
-    checkpoint
+    checkpoint, checkpoint_every
         Path of a checkpoint file written atomically every ``checkpoint_every`` iterations (0: only
         at the end) and whenever the run ends or fails (not when its state is lost).
-    checkpoint_every
-        See ``checkpoint``.
     resume
         A checkpoint to continue from. Its options are used; passing different ``options`` raises. It
         must come from the same solver, widths and data (name, sizes, dtype and content hash) and hold
@@ -103,9 +88,7 @@ def minimize(
     -------
     Result
     """
-    _check_counts(max_iter=max_iter, checkpoint_every=checkpoint_every, eval_every=eval_every)
-    if tol is not None and (isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0):
-        raise ValueError(f"tol must be a non-negative number or None, got {tol!r}")
+    _check_counts(max_iter=max_iter, checkpoint_every=checkpoint_every, eval_every=eval_every, tol=tol)
     problem.check_data(data.x_train, data.y_train, what="train")
     t_setup = time.perf_counter()
     identity = None if checkpoint is None and resume is None else ckpt.dataset_identity(data)
@@ -132,16 +115,10 @@ def minimize(
             history.append(row)
             state, nit = new_state, nit + 1
             saver.periodic(state, history, nit)
-            info = IterationInfo(nit, row, state, solver.params)
-            try:
-                for call in (table, callback):
-                    if call is not None:
-                        call(info)
-            except StopIteration:
-                status, message = Status.STOPPED_BY_CALLBACK, f"stopped by the callback after iteration {nit}"
-                break
-            if tol is not None and _converged(solver, history, tol):
-                status, message = Status.CONVERGED, f"converged at iteration {nit} (tol={tol:g})"
+            stop = _after_iteration(IterationInfo(nit, row, state, solver.params), (table, callback), solver,
+                                    history, tol)
+            if stop is not None:
+                status, message = stop
                 break
     except KeyboardInterrupt:
         status, message = Status.INTERRUPTED, f"interrupted; the state after iteration {nit} is returned"
@@ -153,25 +130,48 @@ def minimize(
     finally:
         if table is not None:
             table.close()
-    lost = status is Status.STATE_LOST
-    if not lost:
+    if status is not Status.STATE_LOST:
         saver.save(state, history, nit)
         _evaluate_last(solver, problem, data, state, history)
     if diverged_row is not None:
         history.append(diverged_row)  # visible in the result, never in a checkpoint
+    return _result(solver, options, status, message, state, nit, history, saver,
+                   {"setup": setup_seconds, "solve": time.perf_counter() - t_solve})
+
+
+def _result(solver: SolverSpec, options: Any, status: Status, message: str, state: Any, nit: int,
+            history: History, saver: ckpt.RunCheckpoint, timings: dict) -> Result:
+    """The :class:`Result` of a run that ended with ``status`` (no state and no weights when it was lost)."""
+    lost = status is Status.STATE_LOST
     return Result(solver=solver.name, status=status, message=message, nit=nit,
                   params=[] if lost else solver.params(state), state=None if lost else state, history=history,
-                  options=dataclasses.asdict(options),
-                  timings={"setup": setup_seconds, "solve": time.perf_counter() - t_solve},
+                  options=dataclasses.asdict(options), timings=timings,
                   checkpoint=None if saver.last_nit is None else {"path": saver.path, "nit": saver.last_nit})
 
 
-def _check_counts(**counts: Any) -> None:
-    """``max_iter``, ``checkpoint_every`` and ``eval_every``: integers (≥ 0; ``eval_every`` ≥ 1)."""
+def _check_counts(*, tol: Any, **counts: Any) -> None:
+    """``max_iter``, ``checkpoint_every`` and ``eval_every``: integers (≥ 0; ``eval_every`` ≥ 1); ``tol``:
+    None or a number ≥ 0."""
     for name, value in counts.items():
         low = 1 if name == "eval_every" else 0
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if tol is not None and (isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0):
+        raise ValueError(f"tol must be a non-negative number or None, got {tol!r}")
+
+
+def _after_iteration(info: IterationInfo, calls: tuple, solver: SolverSpec, history: History,
+                     tol: float | None) -> tuple[Status, str] | None:
+    """Call the table and the callback with ``info``; the status and message that end the run here, if any."""
+    try:
+        for call in calls:
+            if call is not None:
+                call(info)
+    except StopIteration:
+        return Status.STOPPED_BY_CALLBACK, f"stopped by the callback after iteration {info.iteration}"
+    if tol is not None and _converged(solver, history, tol):
+        return Status.CONVERGED, f"converged at iteration {info.iteration} (tol={tol:g})"
+    return None
 
 
 def _start(solver: SolverSpec, problem: MLP, data: Dataset, options: Any, params: Params | None, seed: int,
