@@ -292,8 +292,9 @@ def cmd_train(args: argparse.Namespace) -> int:
                         saves_on_interrupt)
     wall = time.perf_counter() - t0
     h = result.history
-    print(f"amref: {result.status.value}: {result.message}; train acc {h.last('train_accuracy'):.4f}, "
-          f"test acc {h.last('test_accuracy'):.4f}, {wall:.1f} s")
+    metric, label = ("r2", "R²") if "train_r2" in h else ("accuracy", "acc")
+    print(f"amref: {result.status.value}: {result.message}; train {label} {h.last('train_' + metric):.4f}, "
+          f"test {label} {h.last('test_' + metric):.4f}, {wall:.1f} s")
     _write_outputs(args, result, data, problem, wall,
                    settings="quickstart" if quick else (args.preset or "paper"), threads=threads)
     return _exit_status(args, result, stop)
@@ -352,7 +353,8 @@ def _run(args: argparse.Namespace, solver: Any, problem: Any, data: Any, options
 
     banner = (f"amref: {solver.name} on {data.name} ({data.n_train} train samples), widths "
               f"{'-'.join(map(str, problem.widths))}, {args.dtype}, {args.backend}")
-    progress = None if args.quiet else ProgressTable(iters, every=args.print_every, banner=banner)
+    progress = None if args.quiet else ProgressTable(iters, every=args.print_every, banner=banner,
+                                                     regression=getattr(data, "task", "") == "regression")
     try:
         with runguard.stop_on_signals() as stop, _quiet_floating_point(), _thread_limit(threads), \
                 kernels.use_jit(False if args.no_jit else None), \

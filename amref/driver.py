@@ -96,7 +96,7 @@ def minimize(solver: SolverSpec, problem: MLP, data: Dataset, options: Any = Non
                                           identity, max_iter)
     saver = ckpt.RunCheckpoint(None if checkpoint is None else os.fspath(checkpoint), checkpoint_every,
                                solver.name, problem.widths, options, solver.export_state, dataset=identity)
-    table = ProgressTable(max_iter, banner=_banner(solver, problem, data)) if verbose else None
+    table = _table(solver, problem, data, max_iter) if verbose else None
     evaluate_all = solver.needs_train_loss is not None and solver.needs_train_loss(options)
     setup_seconds = time.perf_counter() - t_setup
     status, message, diverged_row = Status.COMPLETED, f"completed {max_iter} iterations", None
@@ -247,6 +247,8 @@ def _converged(solver: SolverSpec, history: History, tol: float) -> bool:
     return abs(f[-1] - f[-2]) <= tol * max(abs(f[-1]), abs(f[-2]), 1.0)
 
 
-def _banner(solver: SolverSpec, problem: MLP, data: Dataset) -> str:
-    return (f"amref: {solver.name} on {data.name} ({data.n_train} train samples), widths "
-            f"{'-'.join(map(str, problem.widths))}, {dtype_name(data.x_train)}")
+def _table(solver: SolverSpec, problem: MLP, data: Dataset, max_iter: int) -> ProgressTable:
+    """The iteration table ``verbose=True`` prints, with a banner saying what runs on what."""
+    banner = (f"amref: {solver.name} on {data.name} ({data.n_train} train samples), widths "
+              f"{'-'.join(map(str, problem.widths))}, {dtype_name(data.x_train)}")
+    return ProgressTable(max_iter, banner=banner, regression=getattr(data, "task", "") == "regression")

@@ -29,6 +29,8 @@ class ProgressTable:
         Where the table goes (default ``sys.stdout``).
     bar : bool
         Show a tqdm bar on stderr (when it is a terminal).
+    regression : bool
+        Head the accuracy columns "train R²" / "test R²" (they show R² whenever a row has ``train_r2``).
     """
 
     COLUMNS = (("iter", 6, "iteration", "d"), ("objective", 12, "objective", ".5e"),
@@ -36,13 +38,14 @@ class ProgressTable:
                ("test acc", 9, "test_accuracy", ".4f"), ("sec/it", 8, "seconds", ".3f"))
 
     def __init__(self, total: int, *, every: int | None = None, banner: str | None = None,
-                 file: TextIO | None = None, bar: bool = True):
+                 file: TextIO | None = None, bar: bool = True, regression: bool = False):
         self.total = total
         self.every = every or max(1, total // 10)
         self.file = sys.stdout if file is None else file
         if banner:
             print(banner, file=self.file)
-        print(" ".join(f"{name:>{w}}" for name, w, _, _ in self.COLUMNS), file=self.file, flush=True)
+        names = [name.replace("acc", "R²") if regression else name for name, _, _, _ in self.COLUMNS]
+        print(" ".join(f"{name:>{w}}" for name, (_, w, _, _) in zip(names, self.COLUMNS)), file=self.file, flush=True)
         self.bar = None
         if bar:
             from tqdm import tqdm
@@ -56,9 +59,12 @@ class ProgressTable:
             self.bar.total = total
 
     def format_row(self, row: dict) -> str:
-        """One table line; a column the row lacks (or holds NaN for) is shown as ``-``."""
+        """One table line; a column the row lacks (or holds NaN for) is shown as ``-``. A regression row
+        (``train_r2``) shows R² in the accuracy columns."""
         cells = []
         for _, w, key, fmt in self.COLUMNS:
+            if key.endswith("_accuracy") and key.replace("_accuracy", "_r2") in row:
+                key = key.replace("_accuracy", "_r2")
             v = row.get(key, math.nan)
             if v is None or (isinstance(v, float) and math.isnan(v)):
                 cells.append(f"{'-':>{w}}")
