@@ -67,3 +67,13 @@ def test_diabetes_is_bundled_and_standardised():
     np.testing.assert_allclose(data.y_train.mean(), 0.0, atol=1e-12)
     np.testing.assert_allclose(data.x_train.std(axis=1), 1.0, rtol=1e-12)
     assert "diabetes" in amref.data.dataset_names()
+
+
+def test_the_command_line_reports_r2_for_a_regression_run(capsys):
+    from amref.cli import main
+
+    assert main(["train", "--dataset", "diabetes", "--iters", "2", "--hidden", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "train R²" in out.splitlines()[-1] and "acc" not in out.splitlines()[-1]
+    header = next(line for line in out.splitlines() if line.split()[:1] == ["iter"])
+    assert "R²" in header and "acc" not in header
