@@ -181,7 +181,8 @@ def check(protocol: Protocol) -> None:
     ------
     ProtocolError
         An unknown solver, option, preset, dataset option or metric; a stage schedule that does not end
-        at the full depth; a state hand-over for a solver that cannot carry its state; a paper value that no run reports.
+        at the full depth; a state hand-over for a solver that cannot carry its state; a paper value that
+        no run reports.
     """
     from ..data.loaders import dataset_names
 
