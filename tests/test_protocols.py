@@ -3,6 +3,7 @@ writes the results schema, ``amref train --protocol`` takes overrides, and recor
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -16,6 +17,7 @@ from amref.cli import main
 from amref.protocols import ProtocolError, build, metrics, runner
 from amref.protocols.spec import PaperValue, RunSpec
 from amref.solvers.dladmm import DlADMMOptions
+from amref.solvers.greedy import Stage
 
 SHIPPED = protocols.names()
 REQUIRED = ("dladmm-convergence", "dladmm-accuracy", "dladmm-baselines", "taylor-admm-fig4", "bcd-reference",
@@ -170,14 +172,70 @@ def test_stages_carry_the_codes_per_stage_and_per_dataset_options():
     cora = protocols.select(p, dataset="cora", variant="pdadmm-g")
     citeseer = protocols.select(p, dataset="citeseer", variant="pdadmm-g")
     stages = build.stages_for(cora)
-    assert [(s.depth, s.iterations, s.output_init) for s in stages] == [(2, 200, "random"), (5, 10, "random"),
-                                                                      (10, 200, "identity")]
+    assert [(s.depth, s.iterations, s.output_init, s.handover) for s in stages] == [
+        (2, 200, "random", "weights"), (5, 10, "random", "state"), (10, 200, "identity", "state")]
     assert [s.options.weight_decay for s in stages] == [10.0, 1.0, 0.01]
     assert [s.options.rho for s in stages] == [1e-5, 1e-5, 1e-4]
+    assert [s.options.zl_init for s in stages] == ["zeros", "zeros", "labels"]
+    assert all(s.options.cost_start == 4 for s in stages)
+    assert [s.options.weight_decay for s in build.stages_for(citeseer)] == [10.0, 0.1, 0.01]  # Citeseer's own μ
     assert build.stages_for(citeseer)[-1].options.rho == 1e-3
     assert all(s.options.rho_schedule == "cost" and s.options.nu_equals_rho for s in stages)  # the code's
     delta = protocols.select(p, dataset="cora", variant="pdadmm-g-q-paper-delta")
     assert build.stages_for(delta)[0].options.levels == amref.quantize.PAPER_LEVELS
+
+
+@pytest.mark.parametrize("variant", ["pdadmm-g-q", "pdadmm-g-q-paper-delta"])
+@pytest.mark.parametrize("dataset", ["cora", "citeseer"])
+def test_the_g_q_stages_follow_the_scripts_stage_rules(dataset, variant):
+    from amref.solvers.pdadmm_g import PdADMMGQOptions
+
+    run = protocols.select(protocols.load("pdadmm-g-tables"), dataset=dataset, variant=variant)
+    extra = {"quantize": "p", "levels": amref.quantize.PAPER_LEVELS} if variant.endswith("paper-delta") else {}
+    rho10 = 1e-4 if dataset == "cora" else 1e-3
+    want = [PdADMMGQOptions.released_code(rho=1e-5, weight_decay=10.0, stage="shallow", zl_init="zeros", **extra),
+            PdADMMGQOptions.released_code(rho=1e-5, weight_decay=0.01, stage="middle", zl_init="zeros", **extra),
+            PdADMMGQOptions.released_code(rho=rho10, weight_decay=0.01, stage="deep", **extra)]
+    for got, ref in zip(build.stages_for(run), want):
+        # TOML has no None: cost_tol_first = cost_tol stands for None (the same test)
+        first = ref.cost_tol if ref.cost_tol_first is None else ref.cost_tol_first
+        assert got.options == dataclasses.replace(ref, cost_tol_first=first)
+
+
+HANDOVER = """
+name = "handover"
+title = "A state hand-over"
+[data]
+dataset = "digits"
+[[runs]]
+solver = "SOLVER"
+hidden = [8, 8]
+[[runs.stages]]
+depth = 2
+iterations = 2
+[[runs.stages]]
+depth = 3
+iterations = 2
+handover = "HANDOVER"
+"""
+
+
+def test_a_stage_hands_over_what_the_protocol_says(tmp_path):
+    p = protocols.load(_write(tmp_path, HANDOVER.replace("SOLVER", "pdadmm-g").replace("HANDOVER", "state")))
+    stages = build.stages_for(p.runs[0])
+    assert [s.handover for s in stages] == ["weights", "state"]
+    assert all(isinstance(s, Stage) for s in stages)
+
+
+@pytest.mark.parametrize("solver, handover, needle", [
+    ("pdadmm-g", "forward", "handover must be 'weights' or 'state', got 'forward'"),
+    ("dladmm", "state", "dladmm cannot hand over its state"),
+])
+def test_a_bad_handover_is_refused_in_one_line(tmp_path, solver, handover, needle):
+    path = _write(tmp_path, HANDOVER.replace("SOLVER", solver).replace("HANDOVER", handover))
+    with pytest.raises(ProtocolError) as info:
+        protocols.load(path)
+    assert needle in str(info.value) and "\n" not in str(info.value)
 
 
 def test_grids_and_presets_are_built_from_plain_values():

@@ -22,6 +22,10 @@ What is compared:
   images; ``amref.load_dataset("mnist")`` serves the first 55,000 (the Wang et al. convention), which the
   full-size run uses. Both the code's (W, b) update and amref's Gauss–Seidel default are run.
 
+The matching protocols are ``taylor-admm-fig4`` (the Fig 4 part: the same five runs, ``aux_accuracy``
+reported as ``first:``/``last:aux_accuracy``; the least-squares reference only here) and ``bcd-reference``
+(``amref reproduce NAME [--quick]``).
+
 ``--quick`` runs reduced sizes (fewer samples, narrower layers, fewer iterations) that finish in minutes on 2
 cores; its accuracies are not comparable to the full-size figures and are labelled so. The full sizes take
 hours on 2 CPU cores. Needs the MNIST files (``AMREF_DATA_DIR`` or ``--data-dir``).

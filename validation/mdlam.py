@@ -22,6 +22,10 @@ layer's W-step constant ρ‖X‖₂² is large and at ρ = 1e-2 the run barely 
 Citeseer at ρ = 1e-2 with both feature sets to ``--epochs`` (default 400; Table 4 stops at 200, so later
 epochs have no paper value) and prints test accuracy and F at every reported epoch.
 
+The matching protocol is ``mdlam-table4`` (``amref reproduce mdlam-table4 [--quick]``): the Table 4 rows as
+variants ``paper`` (``amref`` here) and ``code``, and ``--part sensitivity`` as its variants
+``sensitivity-paper`` and ``sensitivity-code`` (full size only). The Lemma 2 check is only here.
+
 Usage::
 
     AMREF_DATA_DIR=../shared/data python validation/mdlam.py --quick

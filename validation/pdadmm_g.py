@@ -21,6 +21,10 @@ weights, which made some Cora seeds collapse. Features are the code's five block
 
 Also prints the bytes the boundary arrays need per iteration in float64, float32 and as codes.
 
+The matching protocol is ``pdadmm-g-tables`` (``amref reproduce pdadmm-g-tables [--quick]``): the same runs
+with the same stage options and hand-over (a test checks its stages against :func:`code_stages`); this
+script keeps the ``--handover weights``, ``--mu5`` and ``--paper-features`` experiments and the bytes table.
+
 Usage::
 
     AMREF_DATA_DIR=../shared/data python validation/pdadmm_g.py --quick

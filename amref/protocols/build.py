@@ -137,7 +137,7 @@ def stages_for(run: RunSpec) -> list[Stage] | None:
     """The greedy stages of ``run`` (None when it trains the full network at once)."""
     if not run.stages:
         return None
-    return [Stage(s.depth, s.iterations, stage_options(run, k), output_init=s.output_init)
+    return [Stage(s.depth, s.iterations, stage_options(run, k), output_init=s.output_init, handover=s.handover)
             for k, s in enumerate(run.stages)]
 
 
@@ -181,7 +181,8 @@ def check(protocol: Protocol) -> None:
     ------
     ProtocolError
         An unknown solver, option, preset, dataset option or metric; a stage schedule that does not end
-        at the full depth; a paper value that no run reports.
+        at the full depth; a state hand-over for a solver that cannot carry its state; a paper value that
+        no run reports.
     """
     from ..data.loaders import dataset_names
 
@@ -194,6 +195,9 @@ def check(protocol: Protocol) -> None:
         build_options(run.solver, run.preset, run.options, where)
         for k in range(len(run.stages)):
             stage_options(run, k)
+        if any(s.handover == "state" for s in run.stages[1:]) and registry.get_solver(run.solver).carry_state is None:
+            raise ProtocolError(f"{where}: {run.solver} cannot hand over its state between stages (no carry_state); "
+                                "use handover = 'weights'")
         if run.stages and run.stages[-1].depth != len(run.hidden) + 1:
             raise ProtocolError(f"{where}: the last stage must have the full depth {len(run.hidden) + 1}")
         for m in run.metrics:

@@ -31,7 +31,8 @@ A protocol is one TOML file (read with :mod:`tomllib`). Top-level keys:
     ``{uniform = [start, stop, count]}`` or ``{integers = [low, high]}``), ``by_dataset`` (options per
     dataset), ``init`` (``"paper"``, ``"reseed"`` or ``"bcd-code"``), ``setting`` (what the rows show),
     ``label``, ``seeds``, ``data`` (dataset options of this run), ``stages`` (greedy training: ``depth``,
-    ``iterations``, ``output_init``, ``options``, ``by_dataset``) and ``quick`` (this run's reduced size:
+    ``iterations``, ``output_init``, ``handover`` (``"weights"`` or ``"state"``, see
+    :class:`amref.solvers.greedy.Stage`), ``options``, ``by_dataset``) and ``quick`` (this run's reduced size:
     ``iterations``, ``stage_iterations``, ``options``, ``hidden``, ``skip``).
 ``[[paper]]``
     The paper's reported numbers: ``dataset``, ``variant`` (omit: every variant), ``setting``, ``metric``,
@@ -52,7 +53,7 @@ _TOP = {"name", "title", "description", "source", "seeds", "metrics", "report_ep
         "workers", "tolerance", "verdict", "data", "model", "quick", "runs", "paper"}
 _RUN = {"solver", "variant", "dataset", "iterations", "loss", "hidden", "preset", "options", "by_dataset", "init",
         "setting", "label", "seeds", "data", "stages", "quick", "metrics"}
-_STAGE = {"depth", "iterations", "output_init", "options", "by_dataset"}
+_STAGE = {"depth", "iterations", "output_init", "handover", "options", "by_dataset"}
 _RUN_QUICK = {"iterations", "stage_iterations", "options", "hidden", "skip", "seeds"}
 _QUICK = {"seeds", "metrics", "report_epochs", "hidden", "iterations", "data", "comparable", "variants", "datasets",
           "eval_every"}
@@ -67,13 +68,16 @@ class ProtocolError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class StageSpec:
-    """One greedy stage: depth, iterations, how the output layer starts, options over the run's."""
+    """One greedy stage: depth, iterations, how the output layer starts, options over the run's, and how it
+    continues the previous stage (``handover``: ``"weights"`` or ``"state"``, see
+    :class:`amref.solvers.greedy.Stage`)."""
 
     depth: int
     iterations: int
     output_init: str = "random"
     options: dict = dataclasses.field(default_factory=dict)
     by_dataset: dict = dataclasses.field(default_factory=dict)
+    handover: str = "weights"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -287,9 +291,11 @@ def _parse_stages(r: dict, rw: str, stage_iters: list | None) -> tuple:
         its = stage_iters[k] if stage_iters else s["iterations"]
         if s.get("output_init", "random") not in ("random", "identity"):
             raise ProtocolError(f"{rw} stages[{k}]: output_init must be 'random' or 'identity'")
+        if s.get("handover", "weights") not in ("weights", "state"):
+            raise ProtocolError(f"{rw} stages[{k}]: handover must be 'weights' or 'state', got {s['handover']!r}")
         stages.append(StageSpec(_positive(s["depth"], f"{rw} stages[{k}].depth"), _positive(its, f"{rw} stages"),
                                 s.get("output_init", "random"), dict(s.get("options", {})),
-                                dict(s.get("by_dataset", {}))))
+                                dict(s.get("by_dataset", {})), s.get("handover", "weights")))
     return tuple(stages)
 
 
