@@ -1,7 +1,8 @@
 """What the ratio scripts share: problem arguments, data, the matrix-product floor and round-robin timing.
 
 A method's O(n²N) matrix products per iteration are listed as :class:`MatrixProduct` records
-(:func:`dladmm_products`, :func:`backprop_products`, :func:`pdadmm_products`); ``product_timer`` times
+(:func:`dladmm_products`, :func:`backprop_products`, :func:`pdadmm_products`, :func:`mdlam_products`,
+:func:`taylor_admm_products`, :func:`bcd_products`, :func:`mac_products`; :func:`solver_products` by name); ``product_timer`` times
 exactly those products (same shapes, layouts, dtype and backend) and :func:`flops` counts them; ``round_robin`` warms every contender up once and then times them in
 turn, round after round, so that all of them see the same load on a shared machine. Report medians and
 the per-round ("paired") ratios.
@@ -38,17 +39,35 @@ class MatrixProduct(NamedTuple):
     layout : {"NN", "NT", "TN"}
         How the operands are stored: ``"NN"`` is ``A @ B``; ``"NT"`` is ``A @ B.T`` with B stored
         ``n × k`` (a transposed C-array, as ``(t − m) aᵀ``); ``"TN"`` is ``A.T @ B`` with A stored ``k × m``.
+        Layouts are those of an iteration after the first (a weight that a solve returned transposed stays
+        an F-array in the state).
+    op : {"matmul", "solve", "eigh"}
+        ``"matmul"`` (the default); ``"solve"``: a dense ``m × m`` system (``k = m``) with ``n`` right-hand
+        sides (``linalg.solve``); ``"eigh"``: the eigendecomposition of a symmetric ``m × m`` matrix (shape
+        ``(m, m, m)``). Solvers that minimise a block exactly (Taylor ADMM, BCD, MAC) need these, and they
+        belong to the floor as much as the products do.
     """
 
     label: str
     shape: tuple[int, int, int]
     count: int
     layout: str = "NN"
+    op: str = "matmul"
 
 
 def flops(products: Iterable[MatrixProduct]) -> int:
-    """Floating-point operations of the products, 2mkn each."""
-    return sum(2 * m * k * n * p.count for p in products for m, k, n in [p.shape])
+    """Floating-point operations of the products, 2mkn each; nominal counts for the dense linear
+    algebra (LU solve 2m³/3 + 2m²n, symmetric eigendecomposition 9m³)."""
+
+    def one(p):
+        m, k, n = p.shape
+        if p.op == "solve":
+            return 2 * m**3 // 3 + 2 * m * m * n
+        if p.op == "eigh":
+            return 9 * m**3
+        return 2 * m * k * n
+
+    return sum(one(p) * p.count for p in products)
 
 
 def dladmm_products(widths: Sequence[int], n_samples: int) -> list[MatrixProduct]:
@@ -108,6 +127,134 @@ def pdadmm_products(widths: Sequence[int], n_samples: int) -> list[MatrixProduct
     return out
 
 
+def mdlam_products(widths: Sequence[int], n_samples: int, extrapolation: bool = True) -> list[MatrixProduct]:
+    """The products of one :func:`amref.solvers.mdlam.step` after the second iteration (ω ≠ 0), when no
+    safeguard restart happens and every a-step backtracking accepts its first τ.
+
+    Per layer the W-step does ``Ŵ a`` (the extrapolated point's m; not at ω = 0), ``(z − m) aᵀ`` and
+    ``G a``; per hidden layer the a-step does ``W_{l+1} â`` (ω ≠ 0), ``W_{l+1}ᵀ(z − m)`` and ``W_{l+1} d``
+    per backtracking trial. A restart repeats a block's step (≈ its products once more), each rejected
+    trial adds a ``W d``: both are data dependent and reported in the state (``restarts``), not here.
+    """
+    widths, N, e = list(widths), int(n_samples), int(bool(extrapolation))
+    out = []
+    for l in range(1, len(widths)):
+        n_in, n_out = widths[l - 1], widths[l]
+        out.append(MatrixProduct(f"W{l}: (z-m) a.T", (n_out, N, n_in), 1, "NT"))
+        out.append(MatrixProduct(f"W{l}: G a" + (", W^ a" if e else ""), (n_out, n_in, N), 1 + e, "NN"))
+    for l in range(1, len(widths) - 1):
+        n, n_next = widths[l], widths[l + 1]
+        out.append(MatrixProduct(f"a{l}: W{l + 1}.T (z-m)", (n, n_next, N), 1, "TN"))
+        out.append(MatrixProduct(f"a{l}: W{l + 1} d" + (", W a^" if e else ""), (n_next, n, N), 1 + e, "NN"))
+    return out
+
+
+def taylor_admm_products(widths: Sequence[int], n_samples: int) -> list[MatrixProduct]:
+    """The products and solves of one :func:`amref.solvers.taylor_admm.step` (``weight_solver="solve"``,
+    no bias: the defaults).
+
+    T1/T4 per layer: the Gram ``a aᵀ``, ``a zᵀ``, the n_{l−1} × n_{l−1} solve with n_l right-hand sides and
+    ``m = W a`` (W comes out of the solve transposed). T2 per hidden layer: ``W_{l+1}ᵀW_{l+1}``,
+    ``W_{l+1}ᵀ(z_{l+1} − b)`` and the n_l × n_l solve with N right-hand sides.
+    """
+    widths, N = list(widths), int(n_samples)
+    out = []
+    for l in range(1, len(widths)):
+        n_in, n_out = widths[l - 1], widths[l]
+        out.append(MatrixProduct(f"W{l}: a a.T", (n_in, N, n_in), 1, "NT"))
+        out.append(MatrixProduct(f"W{l}: a z.T", (n_in, N, n_out), 1, "NT"))
+        out.append(MatrixProduct(f"W{l}: solve", (n_in, n_in, n_out), 1, "NN", "solve"))
+        out.append(MatrixProduct(f"m{l}: W a", (n_out, n_in, N), 1, "TN"))
+    for l in range(1, len(widths) - 1):
+        n, n_next = widths[l], widths[l + 1]
+        out.append(MatrixProduct(f"a{l}: W.T W", (n, n_next, n), 1, "NT"))
+        out.append(MatrixProduct(f"a{l}: W.T (z-b)", (n, n_next, N), 1, "NN"))
+        out.append(MatrixProduct(f"a{l}: solve", (n, n, N), 1, "NN", "solve"))
+    return out
+
+
+def bcd_products(widths: Sequence[int], n_samples: int, bias: bool = True) -> list[MatrixProduct]:
+    """The products and solves of one :func:`amref.solvers.bcd.step` (defaults: biases, Gauss–Seidel).
+
+    B3/B6 per layer: ``V Vᵀ``, ``V (U − b)ᵀ``, the n_{i−1} × n_{i−1} solve with n_i right-hand sides and
+    (bias) the matrix–vector ``W (V 1)``; B4 per hidden layer: ``W_{i+1}ᵀW_{i+1}``, ``W_{i+1}ᵀ(U_{i+1} − b)``
+    and the n_i × n_i solve with N right-hand sides; at the end ``m_i = W_i V_{i−1}`` for every layer.
+    """
+    widths, N = list(widths), int(n_samples)
+    out = []
+    for l in range(1, len(widths)):
+        n_in, n_out = widths[l - 1], widths[l]
+        out.append(MatrixProduct(f"W{l}: V V.T", (n_in, N, n_in), 1, "NT"))
+        out.append(MatrixProduct(f"W{l}: V (U-b).T", (n_in, N, n_out), 1, "NT"))
+        out.append(MatrixProduct(f"W{l}: solve", (n_in, n_in, n_out), 1, "NN", "solve"))
+        if bias:
+            out.append(MatrixProduct(f"b{l}: W (V 1)", (n_out, n_in, 1), 1, "TN"))
+        out.append(MatrixProduct(f"m{l}: W V", (n_out, n_in, N), 1, "TN"))
+    for l in range(1, len(widths) - 1):
+        n, n_next = widths[l], widths[l + 1]
+        out.append(MatrixProduct(f"V{l}: W.T W", (n, n_next, n), 1, "NT"))
+        out.append(MatrixProduct(f"V{l}: W.T (U-b)", (n, n_next, N), 1, "NN"))
+        out.append(MatrixProduct(f"V{l}: solve", (n, n, N), 1, "NN", "solve"))
+    return out
+
+
+def mac_products(widths: Sequence[int], n_samples: int, w_iters: int = 3, z_iters: int = 3,
+                 z_sweeps: int = 1) -> list[MatrixProduct]:
+    """The products and eigendecompositions of one :func:`amref.solvers.mac.step` (a stage in progress).
+
+    W-step (M2/M3) per layer: the Gram ``[a; 1][a; 1]ᵀ`` and its eigendecomposition (layer 1's is cached
+    in the state), then ``w_iters + 1`` evaluations (``W a``, gradient ``a dᵀ``) and ``w_iters`` trials
+    (``Qᵀg``, ``Q(·)`` in the (n_{l−1}+1)-dimensional eigenbasis). Z-step (M4) per hidden layer and sweep:
+    ``h(W_k z_{k−1})``, ``W_{k+1}ᵀW_{k+1}`` and its eigendecomposition, ``z_iters + 1`` evaluations
+    (``W_{k+1} v``, ``W_{k+1}ᵀ du``) and ``z_iters`` trials (``Qᵀg``, ``Q(·)``, n_k × n_k by N). Finally
+    the constraint gaps ``W_k z_{k−1}``.
+    """
+    widths, N = list(widths), int(n_samples)
+    L = len(widths) - 1
+    out = []
+    for l in range(1, L + 1):
+        n_in, n_out = widths[l - 1], widths[l]
+        if l > 1:
+            out.append(MatrixProduct(f"W{l}: gram", (n_in, N, n_in), 1, "NT"))
+            out.append(MatrixProduct(f"W{l}: eigh", (n_in + 1, n_in + 1, n_in + 1), 1, "NN", "eigh"))
+        out.append(MatrixProduct(f"W{l}: W a", (n_out, n_in, N), w_iters + 1, "TN"))
+        out.append(MatrixProduct(f"W{l}: a d.T", (n_in, N, n_out), w_iters + 1, "NT"))
+        out.append(MatrixProduct(f"W{l}: Q.T g", (n_in + 1, n_in + 1, n_out), w_iters, "TN"))
+        out.append(MatrixProduct(f"W{l}: Q s", (n_in + 1, n_in + 1, n_out), w_iters, "NN"))
+    for l in range(1, L):
+        n_in, n, n_next = widths[l - 1], widths[l], widths[l + 1]
+        out.append(MatrixProduct(f"z{l}: W a", (n, n_in, N), z_sweeps + 1, "TN"))  # + the gap
+        out.append(MatrixProduct(f"z{l}: W.T W", (n, n_next, n), z_sweeps, "NT"))
+        out.append(MatrixProduct(f"z{l}: eigh", (n, n, n), z_sweeps, "NN", "eigh"))
+        out.append(MatrixProduct(f"z{l}: W v", (n_next, n, N), z_sweeps * (z_iters + 1), "TN"))
+        out.append(MatrixProduct(f"z{l}: W.T du", (n, n_next, N), z_sweeps * (z_iters + 1), "NN"))
+        out.append(MatrixProduct(f"z{l}: Q.T g", (n, n, N), z_sweeps * z_iters, "TN"))
+        out.append(MatrixProduct(f"z{l}: Q s", (n, n, N), z_sweeps * z_iters, "NN"))
+    return out
+
+
+def solver_products(name: str, widths: Sequence[int], n_samples: int, options=None) -> list[MatrixProduct]:
+    """The floor of one iteration of the registered AM solver ``name`` (options: the solver's, for the
+    counts that depend on them)."""
+    if name == "dladmm":
+        return dladmm_products(widths, n_samples)
+    if name in ("pdadmm", "pdadmm-g", "pdadmm-g-q"):
+        return pdadmm_products(widths, n_samples)
+    if name == "mdlam":
+        return mdlam_products(widths, n_samples, getattr(options, "extrapolation", True))
+    if name == "taylor-admm":
+        if options is not None and (options.bias or options.weight_solver != "solve"):
+            raise ValueError("taylor_admm_products lists the defaults (no bias, weight_solver='solve')")
+        return taylor_admm_products(widths, n_samples)
+    if name == "bcd":
+        return bcd_products(widths, n_samples, getattr(options, "bias", True))
+    if name == "mac":
+        kw = {} if options is None else dict(w_iters=options.w_iters, z_iters=options.z_iters,
+                                             z_sweeps=options.z_sweeps)
+        return mac_products(widths, n_samples, **kw)
+    raise ValueError(f"no product list for solver {name!r}: add one to benchmarks/floor.py")
+
+
 def add_problem_arguments(p: argparse.ArgumentParser, iters: int = 5) -> None:
     """--width, --samples, --dtype, --backend, --data, --iters, --json."""
     p.add_argument("--width", type=int, default=1000, help="hidden width of 784-w-w-10")
@@ -140,7 +287,15 @@ def product_timer(products: list[MatrixProduct], dtype: str, xp) -> Callable[[],
     calls = []
     for p in products:
         m, k, n = p.shape
-        if p.layout == "NT":
+        if p.op in ("solve", "eigh"):
+            R = rng.standard_normal((m, m))
+            A = xp.asarray((R @ R.T / m + np.eye(m)).astype(dtype))  # symmetric positive definite
+            if p.op == "solve":
+                B = arr((m, n))
+                calls.append((lambda A=A, B=B: xp.linalg.solve(A, B), p.count))
+            else:
+                calls.append((lambda A=A: xp.linalg.eigh(A), p.count))
+        elif p.layout == "NT":
             A, B = arr((m, k)), arr((n, k))
             calls.append((lambda A=A, B=B: A @ B.T, p.count))
         elif p.layout == "TN":

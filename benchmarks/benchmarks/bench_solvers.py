@@ -1,4 +1,4 @@
-"""asv: one iteration of mDLAM, pdADMM, pdADMM-G-Q; pdADMM's per-layer halves;
+"""asv: one iteration (time and peak memory) of every registered AM solver; pdADMM's per-layer halves;
 quantization against the p-step it belongs to; bytes per iteration (``track_``).
 
 Sizes are MNIST-like (196 features, 10 classes) and small enough for ``asv run --quick`` on 2 cores.
@@ -11,7 +11,7 @@ import numpy as np
 import amref
 from amref.backend import from_host
 from amref.quantize import CODE_LEVELS, FLICKR_LEVELS, PAPER_LEVELS, boundary_bytes, decode, encode, project
-from amref import get_solver
+from amref import am_solver_names, get_solver
 from amref.solvers import pdadmm as pd
 
 from .common import grid, mnist_like, namespace_or_skip, synchronize
@@ -21,9 +21,11 @@ SAMPLES = 2000
 
 
 class OneIteration:
-    """``step`` of each solver on a 196-w-w-w-10 net, N = 2000 MNIST-shaped samples, with its paper's loss."""
+    """``step`` of every registered AM solver on a 196-w-w-w-10 net, N = 2000 MNIST-shaped samples, with its
+    paper's loss: ``time_step`` and ``peakmem_step`` (asv's peak resident memory of the process around one
+    step; ``benchmarks/solver_floor.py`` reports tracemalloc's peak beside the state's size)."""
 
-    params = (["dladmm", "mdlam", "pdadmm", "pdadmm-g-q", "taylor-admm", "bcd"], grid([100, 500]),
+    params = (am_solver_names(), grid([100, 500]),
               grid(["float64", "float32"]),
               ["numpy", "cupy"])
     param_names = ["solver", "width", "dtype", "backend"]
