@@ -176,31 +176,14 @@ def _parse_value(text: str) -> Any:
         return text
 
 
-def _coerce(options_class: type, field: dataclasses.Field, value: Any, key: str) -> Any:
-    """Make JSON-ish ``value`` fit a field: ints become floats for float fields, strings stay strings."""
-    hints = typing.get_type_hints(options_class)
-    hint = hints.get(field.name)
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if hint is int and isinstance(value, float) and value.is_integer():
-        return int(value)
-    if hint is float and isinstance(value, str) and value.lower() in ("inf", "infinity", "nan"):
-        return float(value)
-    return value
-
-
 def _set_option(options: Any, key: str, value: Any, origin: str) -> Any:
-    head, _, rest = key.partition(".")
-    fields = {f.name: f for f in dataclasses.fields(options)}
-    if head not in fields:
-        raise CLIError(f"{origin} does not apply: {type(options).__name__} has no option {head!r} "
-                       f"(options: {', '.join(fields)})")
-    if rest:
-        inner = getattr(options, head)
-        if not dataclasses.is_dataclass(inner):
-            raise CLIError(f"{origin}: option {head!r} has no sub-options")
-        return dataclasses.replace(options, **{head: _set_option(inner, rest, value, origin)})
-    return dataclasses.replace(options, **{head: _coerce(type(options), fields[head], value, key)})
+    """:func:`amref.options.replace_option`, its key errors said as the flag ``origin`` not applying."""
+    from amref.options import OptionKeyError, replace_option
+
+    try:
+        return replace_option(options, key, value)
+    except OptionKeyError as exc:
+        raise CLIError(f"{origin} does not apply: {exc}") from None
 
 
 def build_options(solver: Any, args: argparse.Namespace, base: Any = None) -> Any:

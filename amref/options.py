@@ -38,6 +38,9 @@ import typing
 from typing import Any, Callable, Literal, NamedTuple
 
 __all__ = [
+    "OptionKeyError",
+    "coerce_value",
+    "replace_option",
     "Bounds",
     "FieldSpec",
     "check_value",
@@ -368,3 +371,50 @@ def show_options(name: str, *, echo: bool = False) -> str:
     if echo:
         print(text)
     return text
+
+
+# ----------------------------------------------------------------------------- setting one option by name
+class OptionKeyError(ValueError):
+    """A dotted option name that the options class does not have (or that has no sub-options)."""
+
+
+def coerce_value(cls: type, name: str, value: Any) -> Any:
+    """Make a JSON or TOML value fit field ``name`` of ``cls`` before validation: ints become floats for
+    float fields, integral floats ints for int fields, ``"inf"``/``"nan"`` strings floats for float fields
+    (so that the validator names the field when it refuses them), lists tuples."""
+    hint = typing.get_type_hints(cls).get(name)
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if len(args) == 1 and len(typing.get_args(hint)) == 2:  # ``X | None``: coerce as for X
+        hint = args[0]
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if hint is float and isinstance(value, str) and value.lower() in ("inf", "infinity", "nan"):
+        return float(value)
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+def replace_option(options: Any, key: str, value: Any) -> Any:
+    """``options`` with the option ``key`` (dotted for nested options, e.g. ``"zl.method"``) set to ``value``
+    and validated again.
+
+    Raises
+    ------
+    OptionKeyError
+        For a name the class does not have, or a dotted name below an option without sub-options.
+    ValueError
+        For a value the option does not take (the validator's one line, naming the field).
+    """
+    head, _, rest = key.partition(".")
+    fields = [f.name for f in dataclasses.fields(options)]
+    if head not in fields:
+        raise OptionKeyError(f"{type(options).__name__} has no option {head!r} (options: {', '.join(fields)})")
+    if rest:
+        inner = getattr(options, head)
+        if not dataclasses.is_dataclass(inner):
+            raise OptionKeyError(f"option {head!r} has no sub-options")
+        return dataclasses.replace(options, **{head: replace_option(inner, rest, value)})
+    return dataclasses.replace(options, **{head: coerce_value(type(options), head, value)})

@@ -246,3 +246,20 @@ def test_cli_no_jit_runs_under_use_jit_false(monkeypatch):
     assert main(["train", "--iters", "1", "--hidden", "8", "--quiet", "--no-jit"]) == 0
     assert main(["train", "--iters", "1", "--hidden", "8", "--quiet"]) == 0
     assert seen == [False, None] and kernels.jit_setting() is None
+
+
+def test_replace_option_sets_nested_options_and_coerces_json_values():
+    from amref.options import OptionKeyError, replace_option
+    from amref.solvers.dladmm import DlADMMOptions
+
+    opts = replace_option(DlADMMOptions(), "zl.method", "newton")
+    assert opts.zl.method == "newton" and DlADMMOptions().zl.method != "newton"
+    rho = replace_option(DlADMMOptions(), "rho", 2).rho
+    assert rho == 2.0 and type(rho) is float  # an int from JSON becomes the float the field holds
+    assert replace_option(DlADMMOptions(), "max_doublings", 7.0).max_doublings == 7
+    with pytest.raises(OptionKeyError, match="has no option 'nope'"):
+        replace_option(DlADMMOptions(), "nope", 1)
+    with pytest.raises(OptionKeyError, match="'rho' has no sub-options"):
+        replace_option(DlADMMOptions(), "rho.x", 1)
+    with pytest.raises(ValueError, match="^rho must be"):
+        replace_option(DlADMMOptions(), "rho", "inf")  # the validator names the field

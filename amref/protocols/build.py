@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import typing
 from typing import Any
 
 from .. import optim, registry
 from ..data import Dataset, load_dataset
 from ..problem import MLP, Params
+from ..options import coerce_value, replace_option
 from ..quantize import Grid
 from ..solvers.greedy import Stage
 from . import metrics as _metrics
@@ -56,34 +56,11 @@ def _flatten(options: dict, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _coerce(cls: type, name: str, value: Any) -> Any:
-    hint = typing.get_type_hints(cls).get(name)
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, list):
-        return tuple(value)
-    return value
-
-
-def _set(options: Any, key: str, value: Any, where: str) -> Any:
-    head, _, rest = key.partition(".")
-    fields = {f.name for f in dataclasses.fields(options)}
-    if head not in fields:
-        raise ProtocolError(f"{where}: {type(options).__name__} has no option {head!r} "
-                            f"(options: {', '.join(sorted(fields))})")
-    if rest:
-        inner = getattr(options, head)
-        if not dataclasses.is_dataclass(inner):
-            raise ProtocolError(f"{where}: option {head!r} has no sub-options")
-        return dataclasses.replace(options, **{head: _set(inner, rest, value, where)})
-    return dataclasses.replace(options, **{head: _coerce(type(options), head, value)})
-
-
 def apply_options(options: Any, values: dict, where: str = "options") -> Any:
     """``options`` with ``values`` (dotted or nested keys) set and validated again."""
     try:
         for key, value in _flatten(values).items():
-            options = _set(options, key, value, where)
+            options = replace_option(options, key, value)
     except (TypeError, ValueError) as exc:
         raise ProtocolError(f"{where}: {exc}") from None
     return options
@@ -105,7 +82,7 @@ def build_options(solver: str, preset: str = "paper", values: dict | None = None
     cls = spec.options_class
     flat = _flatten(values or {})
     fields = {f.name for f in dataclasses.fields(cls)}
-    top = {k: _coerce(cls, k, v) for k, v in flat.items() if "." not in k}
+    top = {k: coerce_value(cls, k, v) for k, v in flat.items() if "." not in k}
     if unknown := sorted(set(top) - fields):
         raise ProtocolError(f"{where}: {cls.__name__} has no option {unknown[0]!r} "
                             f"(options: {', '.join(sorted(fields))})")
