@@ -111,9 +111,9 @@ small arrays the kernel saves less than importing Numba and loading its cached c
 default ``amref train`` job, 100 × 1437, runs as fast without it). ``use_jit(True)`` always uses it."""
 
 
-def relu_prox(xp: ModuleType, size: int | None = None) -> Callable | None:
-    """Numba ReLU-prox kernel ``(m, a, alpha, beta, z_prev, delta, compare_full) -> z``, or None
-    (per :func:`use_jit`; with the default setting also for fewer than :data:`JIT_MIN_SIZE` elements)."""
+def _kernel(name: str, xp: ModuleType, size: int | None) -> Callable | None:
+    """The Numba kernel ``name`` of :mod:`.numba_cpu` when :func:`use_jit` allows it for these arrays
+    (with the default setting not for fewer than :data:`JIT_MIN_SIZE` elements), else None."""
     jit = jit_setting()
     if not use_numba(xp, jit):
         return None
@@ -121,17 +121,16 @@ def relu_prox(xp: ModuleType, size: int | None = None) -> Callable | None:
         return None
     from . import numba_cpu
 
-    return numba_cpu.relu_prox
+    return getattr(numba_cpu, name)
+
+
+def relu_prox(xp: ModuleType, size: int | None = None) -> Callable | None:
+    """Numba ReLU-prox kernel ``(m, a, alpha, beta, z_prev, delta, compare_full) -> z``, or None
+    (per :func:`use_jit`; with the default setting also for fewer than :data:`JIT_MIN_SIZE` elements)."""
+    return _kernel("relu_prox", xp, size)
 
 
 def tanh_prox(xp: ModuleType, size: int | None = None) -> Callable | None:
     """Numba tanh-prox kernel ``(c, a, A, B, steps) -> z`` (:func:`amref.activations.smooth_prox`), or None
     (per :func:`use_jit`; with the default setting also for fewer than :data:`JIT_MIN_SIZE` elements)."""
-    jit = jit_setting()
-    if not use_numba(xp, jit):
-        return None
-    if jit is None and size is not None and size < JIT_MIN_SIZE:
-        return None
-    from . import numba_cpu
-
-    return numba_cpu.tanh_prox
+    return _kernel("tanh_prox", xp, size)
