@@ -94,3 +94,12 @@ def test_the_checks_catch_a_bad_reference(tmp_path):
     assert [m.group(1) for m in FILE.finditer("read ``notes/missing.md`` and tests/test_cli.py")] == [
         "notes/missing.md", "tests/test_cli.py"]
     assert "notes/missing.md" not in REPO_FILES and "tests/test_cli.py" in REPO_FILES
+
+
+def test_scripts_do_not_name_the_notes():
+    """The validation and benchmark scripts are read too: they must not send a reader to the notes either."""
+    scripts = [p for d in ("validation", "benchmarks") for p in (ROOT / d).rglob("*.py")]
+    assert len(scripts) > 10
+    hits = [f"{p.relative_to(ROOT)}:{i}" for p in scripts
+            for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if NOT_IN_REPO.search(line)]
+    assert not hits, hits

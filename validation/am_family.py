@@ -3,7 +3,7 @@
 
 What is compared:
 
-* **dlADMM paper, Fig 4 (MNIST)** (``algorithms.md`` §2.7) — the paper's comparison includes the ADMM of
+* **dlADMM paper, Fig 4 (MNIST)** — the paper's comparison includes the ADMM of
   Taylor et al. (2016) "with ρ = 1". We run dlADMM (paper defaults) and Taylor ADMM
   (:meth:`~amref.solvers.taylor_admm.TaylorADMMOptions.dladmm_paper`: β = γ = 1, cross-entropy) on the same
   784-1000-1000-10 ReLU network, 55,000 training / 10,000 test images, 200 full-batch iterations, and Taylor
@@ -15,7 +15,7 @@ What is compared:
   fall back to. The paper's values are figure readings (±0.01); the dlADMM authors published no code for
   this baseline, so how they set it up (ρ → β, γ; loss; warm start) cannot be checked; its gradient
   baselines are validated elsewhere and only quoted here.
-* **Zeng et al. BCD** (``algorithms.md`` §6.2) — the second author's PyTorch code
+* **Zeng et al. BCD** — the second author's PyTorch code
   (``timlautk/BCD-for-DNNs-PyTorch``, ``bcd_dnn_mlp_mnist.ipynb``): 784-2048-2048-2048-10, squared loss,
   γ = ρ = 1, α = 5, W ~ N(0, 0.01²), b = 0.1, 30 epochs, float32; test accuracy 0.9541, 0.9551, 0.9558,
   0.9553, 0.9564 over five seeds (train 0.9633 in the printed log). The reference uses all 60,000 training

@@ -1,6 +1,6 @@
 """mDLAM (Wang, Li, Zhao, Neurocomputing 2022): Table 4 test accuracies, paper vs amref.
 
-Setup (``algorithms.md`` §3.3, §3.5): GA-MLP on Planetoid public splits, a d–100–100–C ReLU MLP,
+Setup (the paper's experiments section): GA-MLP on Planetoid public splits, a d–100–100–C ReLU MLP,
 200 epochs, ε⁰ = 100 halving to 1e-3, Table 4's ρ. The table was produced by the released code, so the
 features are the code's (five blocks ``[(Â+I)⁴X, …, X]``: ``hops=5, order="descending",
 extra_identity=True``; ``--paper-features`` uses Â instead of Â + I) and Ω(W) is the code's weight decay

@@ -1,6 +1,6 @@
 """pdADMM-G / pdADMM-G-Q (Wang et al., TNNLS 2022): Tables III–IV test accuracy on Cora and Citeseer.
 
-Setup (``algorithms.md`` §5.4–5.5, ``reference-code.md`` §4): a 10-layer GA-MLP (9 hidden layers of
+Setup (the TNNLS paper's §V and the authors' released scripts): a 10-layer GA-MLP (9 hidden layers of
 100 or 500 units), greedy training 2 → 5 → 10 layers (:func:`amref.solvers.greedy.train_greedy`),
 mean ± std over the code's seeds 0, 100, 200, 300, 400, test accuracy after the last stage.
 
