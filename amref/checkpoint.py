@@ -32,6 +32,7 @@ from .backend import from_host, to_host
 __all__ = [
     "FORMAT_VERSION",
     "RunCheckpoint",
+    "network_identity",
     "restore_run",
     "atomic_open",
     "atomic_savez",
@@ -342,6 +343,8 @@ class RunCheckpoint:
         Iteration of the last checkpoint this run wrote (None: none yet).
     dataset : dict or None
         :func:`dataset_identity` of the run's data (None: not recorded).
+    network : dict or None
+        :func:`network_identity` of the run's network (None: not recorded).
     """
 
     path: str | None
@@ -352,6 +355,7 @@ class RunCheckpoint:
     export_state: Any = None
     last_nit: int | None = None
     dataset: dict | None = None
+    network: dict | None = None
 
     def save(self, state: Any, history: dict, nit: int) -> None:
         """Write the checkpoint now (no-op without a path)."""
@@ -359,7 +363,8 @@ class RunCheckpoint:
             return
         saved = state if self.export_state is None else self.export_state(state)
         save(self.path, {"solver": self.solver, "widths": list(self.widths), "options": self.options,
-                         "state": saved, "history": dict(history), "nit": nit, "dataset": self.dataset})
+                         "state": saved, "history": dict(history), "nit": nit, "dataset": self.dataset,
+                         "network": self.network})
         self.last_nit = nit
 
     def periodic(self, state: Any, history: dict, nit: int) -> None:
@@ -375,8 +380,15 @@ class RunCheckpoint:
 _REQUIRED = ("solver", "widths", "options", "state", "history", "nit")
 
 
+def network_identity(problem: Any) -> dict:
+    """What a checkpoint records of the network besides its widths: hidden activation(s), output loss, task."""
+    return {"activation": getattr(problem, "activation", "relu"), "loss": problem.loss,
+            "task": getattr(problem, "task", "classification")}
+
+
 def restore_run(path: str | os.PathLike, *, solver: str, widths: tuple, xp: ModuleType,
-                device: Any = None, dataset: dict | None = None) -> tuple[Any, Any, int, dict]:
+                device: Any = None, dataset: dict | None = None,
+                network: dict | None = None) -> tuple[Any, Any, int, dict]:
     """``(options, state, nit, history)`` of a run checkpoint, checked against the run that resumes it.
 
     Parameters
@@ -389,6 +401,8 @@ def restore_run(path: str | os.PathLike, *, solver: str, widths: tuple, xp: Modu
         Where the state's arrays go.
     dataset : dict, optional
         :func:`dataset_identity` of the resuming run's data; the checkpoint's must be the same.
+    network : dict, optional
+        :func:`network_identity` of the resuming run's network; a checkpoint that records one must agree.
 
     Raises
     ------
@@ -410,6 +424,12 @@ def restore_run(path: str | os.PathLike, *, solver: str, widths: tuple, xp: Modu
         mismatch = _identity_mismatch(recorded, dataset)
         if mismatch is not None:
             raise CheckpointError(f"{path}: checkpoint made on {mismatch}")
+    recorded_network = saved.get("network")
+    if network is not None and isinstance(recorded_network, dict):
+        for key, value in network.items():
+            if key in recorded_network and recorded_network[key] != value:
+                raise CheckpointError(f"{path}: checkpoint of a network with {key} {recorded_network[key]!r}, "
+                                      f"not {value!r}")
     nit = saved["nit"]
     state = _to_namespace(saved["state"], xp, device)
     return saved["options"], state, nit, {key: list(values) for key, values in saved["history"].items()}

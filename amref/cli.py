@@ -315,7 +315,8 @@ def _build_run(args: argparse.Namespace, solver: Any, hidden: tuple[int, ...]) -
     data = amref.load_dataset(args.dataset, **load_kwargs)
     if args.backend != "numpy":
         data = data.to(xp)
-    problem = MLP((data.n_features, *hidden, data.n_classes), loss=args.loss or ("squared" if data.task == "regression" else solver.paper_loss), activation=args.activation, task=data.task)
+    loss = args.loss or ("squared" if data.task == "regression" else solver.paper_loss)
+    problem = MLP((data.n_features, *hidden, data.n_classes), loss=loss, activation=args.activation, task=data.task)
     params = None
     if args.init is not None:
         if not os.path.exists(args.init):
@@ -422,10 +423,12 @@ _OPTION_FLAGS = ("rho", "nu", "lr", "weight_decay", "batch_size", "quantize", "z
 
 def _resume_options(solver: Any, problem: Any, data: Any, args: argparse.Namespace) -> Any:
     """The checkpoint's options, after checking it resumes this run; flags that would change them are refused."""
+    from amref import checkpoint as ckpt
     from amref import runguard
 
     try:
-        saved, nit = runguard.resume_point(args.resume, solver=solver.name, widths=problem.widths, data=data)
+        saved, nit = runguard.resume_point(args.resume, solver=solver.name, widths=problem.widths, data=data,
+                                           network=ckpt.network_identity(problem))
     except FileNotFoundError as exc:
         raise CLIError(str(exc)) from None
     except ValueError as exc:

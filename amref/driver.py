@@ -95,7 +95,8 @@ def minimize(solver: SolverSpec, problem: MLP, data: Dataset, options: Any = Non
     options, state, nit, history = _start(solver, problem, data, options, params, seed, init_scheme, resume,
                                           identity, max_iter)
     saver = ckpt.RunCheckpoint(None if checkpoint is None else os.fspath(checkpoint), checkpoint_every,
-                               solver.name, problem.widths, options, solver.export_state, dataset=identity)
+                               solver.name, problem.widths, options, solver.export_state, dataset=identity,
+                               network=ckpt.network_identity(problem))
     table = _table(solver, problem, data, max_iter) if verbose else None
     evaluate_all = solver.needs_train_loss is not None and solver.needs_train_loss(options)
     setup_seconds = time.perf_counter() - t_setup
@@ -182,7 +183,8 @@ def _start(solver: SolverSpec, problem: MLP, data: Dataset, options: Any, params
     xp, where = namespace(data.x_train), device(data.x_train)
     if resume is not None:
         saved_options, state, nit, history = ckpt.restore_run(resume, solver=solver.name, widths=problem.widths,
-                                                               xp=xp, device=where, dataset=identity)
+                                                               xp=xp, device=where, dataset=identity,
+                                                               network=ckpt.network_identity(problem))
         if max_iter is not None and nit > max_iter:
             raise ValueError(f"{resume}: the checkpoint has done {nit} iterations, more than max_iter={max_iter}")
         if options is not None and options != saved_options:

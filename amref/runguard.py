@@ -148,7 +148,7 @@ def save_interrupted(path: str, solver: Any, problem: Any, data: Any, options: A
     """Write the checkpoint of an interrupted ``result`` to ``path`` (inside the runner: its state may live
     on workers); returns :meth:`RunCheckpoint.describe`'s text."""
     saver = ckpt.RunCheckpoint(path, 0, solver.name, problem.widths, options, solver.export_state,
-                               dataset=ckpt.dataset_identity(data))
+                               dataset=ckpt.dataset_identity(data), network=ckpt.network_identity(problem))
     saver.save(result.state, dict(result.history), result.nit)
     return saver.describe()
 
@@ -173,7 +173,7 @@ def option_differences(old: Any, new: Any) -> list[str]:
     return [f"{key}: {a[key]!r} → {b[key]!r}" for key in a if a[key] != b.get(key)]
 
 
-def resume_point(path: str, *, solver: str, widths: tuple, data: Any) -> tuple[Any, int]:
+def resume_point(path: str, *, solver: str, widths: tuple, data: Any, network: dict | None = None) -> tuple[Any, int]:
     """``(options, nit)`` of checkpoint ``path``, after checking it resumes this run.
 
     Raises
@@ -186,5 +186,5 @@ def resume_point(path: str, *, solver: str, widths: tuple, data: Any) -> tuple[A
     if not os.path.isfile(path):
         raise FileNotFoundError(f"--resume: no such file {path!r}")
     options, _, nit, _ = ckpt.restore_run(path, solver=solver, widths=widths, xp=np,
-                                          dataset=ckpt.dataset_identity(data))
+                                          dataset=ckpt.dataset_identity(data), network=network)
     return options, nit

@@ -286,3 +286,15 @@ def test_result_names_the_last_checkpoint(data, tmp_path):
     res = minimize(DLADMM, MLP((12, 6, 3)), data, OPTS, max_iter=5, checkpoint=path, checkpoint_every=2)
     assert res.checkpoint == {"path": os.fspath(path), "nit": 5}
     assert minimize(DLADMM, MLP((12, 6, 3)), data, OPTS, max_iter=1).checkpoint is None
+
+
+def test_resume_refuses_a_network_with_another_activation_or_loss(data, tmp_path):
+    from amref.checkpoint import CheckpointError
+
+    path = tmp_path / "c.npz"
+    minimize(DLADMM, MLP((12, 6, 3)), data, OPTS, max_iter=2, checkpoint=path)
+    with pytest.raises(CheckpointError, match="activation 'relu', not 'tanh'"):
+        minimize(DLADMM, MLP((12, 6, 3), activation="tanh"), data, max_iter=4, resume=path)
+    with pytest.raises(CheckpointError, match="loss 'cross_entropy', not 'squared'"):
+        minimize(DLADMM, MLP((12, 6, 3), loss="squared"), data, max_iter=4, resume=path)
+    assert minimize(DLADMM, MLP((12, 6, 3)), data, max_iter=4, resume=path).nit == 4
