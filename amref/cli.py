@@ -643,7 +643,7 @@ def _apply_protocol(args: argparse.Namespace) -> None:
     given = _explicit_dests(getattr(args, "argv", None) or sys.argv[1:])
     run = protocols.select(protocol, dataset=args.dataset if "dataset" in given else None, variant=args.variant)
     fill = {"solver": run.solver, "dataset": run.dataset, "iters": run.iterations, "loss": run.loss,
-            "hidden": ",".join(map(str, run.hidden)), "seed": run.seeds[0]}
+            "hidden": ",".join(map(str, run.hidden)), "seed": run.seeds[0], "activation": run.activation}
     data = dict(run.data)
     for key in ("dtype", "train_size", "test_size", "downsample"):
         if key in data:

@@ -167,6 +167,83 @@ def test_a_protocol_naming_what_does_not_exist_is_refused_in_one_line(tmp_path, 
     assert needle in str(info.value) and "\n" not in str(info.value)
 
 
+ACTIVATION = """
+name = "act"
+title = "Activations"
+[data]
+dataset = "digits"
+train_size = 200
+test_size = 50
+[model]
+hidden = [8, 8]
+activation = "hardtanh"
+[[runs]]
+solver = "dladmm"
+variant = "default"
+iterations = 1
+[[runs]]
+solver = "adam"
+variant = "step"
+activation = "step"
+options = { straight_through = true }
+[[runs]]
+solver = "bcd"
+variant = "per-layer"
+activation = "relu,leaky_relu:0.1"
+"""
+
+
+def test_the_activation_reaches_the_built_network(tmp_path):
+    p = protocols.load(_write(tmp_path, ACTIVATION))
+    assert [r.activation for r in p.runs] == ["hardtanh", "step", "relu,leaky_relu:0.1"]  # [model], then the run's
+    nets = [build.problem_for(r, 64, 10) for r in p.runs]
+    assert [n.activation for n in nets] == ["hardtanh", "step", "relu,leaky_relu:0.1"]
+    assert [a.name for a in nets[2].activations][0] == "relu"
+    assert build.build_options("adam", "paper", p.runs[1].options).straight_through is True
+    data = build.load_data(p.runs[0])
+    result, _ = runner.execute(p.runs[0], 0, data)
+    assert result.nit == 1
+    out = tmp_path / "run.json"
+    assert main(["train", "--protocol", str(tmp_path / "p.toml"), "--variant", "step", "--iters", "1", "--quiet",
+                 "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["activation"] == "step"
+    assert main(["train", "--protocol", str(tmp_path / "p.toml"), "--variant", "step", "--iters", "1", "--quiet",
+                 "--activation", "relu", "--out", str(out)]) == 0  # an explicit flag wins
+    assert json.loads(out.read_text())["activation"] == "relu"
+
+
+@pytest.mark.parametrize("where, value, needle", [
+    ("run", '"sine"', "unknown activation 'sine'"),
+    ("model", '"sine"', "unknown activation 'sine'"),
+    ("run", '"relu,relu,relu"', "3 activations given for 1 hidden layers"),
+])
+def test_an_unknown_activation_is_refused_naming_the_run(tmp_path, where, value, needle):
+    model = f"activation = {value}" if where == "model" else ""
+    run = f"activation = {value}" if where == "run" else ""
+    path = _write(tmp_path, f'name = "bad"\ntitle = "t"\n[data]\ndataset = "digits"\n[model]\nhidden = [4]\n{model}\n'
+                            f'[[runs]]\nsolver = "dladmm"\nvariant = "v"\n{run}\n')
+    with pytest.raises(ProtocolError) as info:
+        protocols.load(path)
+    msg = str(info.value)
+    assert needle in msg and "runs[0] (v)" in msg and "\n" not in msg
+
+
+def test_the_activations_protocol_covers_every_solver_and_activation():
+    assert "activations" in SHIPPED  # so the every-shipped-protocol test checks its options at both sizes
+    for quick in (False, True):
+        p = protocols.load("activations", quick=quick)
+        digits = [r for r in p.runs if r.dataset == "digits"]
+        cells = {(r.variant, r.activation) for r in digits}
+        for solver in amref.am_solver_names():
+            assert {(solver, a) for a in ("relu", "hardtanh", "step")} <= cells
+        assert ("adam-ste", "step") in cells and ("adam-no-ste", "step") in cells
+        ste = {r.variant: build.build_options(r.solver, r.preset, r.options).straight_through
+               for r in digits if r.solver == "adam" and r.activation == "step"}
+        assert ste == {"adam-ste": True, "adam-no-ste": False}
+        assert not p.paper
+        assert {r.dataset for r in p.runs} == ({"digits"} if quick else {"digits", "mnist"})
+
+
 def test_stages_carry_the_codes_per_stage_and_per_dataset_options():
     p = protocols.load("pdadmm-g-tables")
     cora = protocols.select(p, dataset="cora", variant="pdadmm-g")

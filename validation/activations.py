@@ -16,7 +16,9 @@ defaults; Adam lr 1e-3, batches of 64. ``--quick`` runs 30 iterations on 64 hidd
 5,000 / 2,000 MNIST images with 128 units; minutes on 2 cores. Accuracies of the quick runs are not
 tuned results; they are comparable across activations, which is the point.
 
-This should become a protocol file (``amref/protocols/*.toml``) once that format lands.
+The default mode is also the protocol ``activations`` (``amref/protocols/activations.toml``, ``amref reproduce
+activations [--quick]``), which uses the ``activation`` key of the protocol format; this script keeps the
+seconds column and the ``--every-solver`` table.
 """
 
 from __future__ import annotations

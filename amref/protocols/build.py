@@ -133,9 +133,10 @@ def load_data(run: RunSpec, *, data_dir: Any = None, download: bool = True, back
 
 
 def problem_for(run: RunSpec, n_features: int, n_classes: int) -> MLP:
-    """The network of ``run``: ``(n_features, *hidden, n_classes)`` with its loss (default: the paper's)."""
+    """The network of ``run``: ``(n_features, *hidden, n_classes)`` with its loss (default: the paper's) and
+    hidden activation."""
     loss = run.loss or registry.get_solver(run.solver).paper_loss
-    return MLP((n_features, *run.hidden, n_classes), loss=loss)
+    return MLP((n_features, *run.hidden, n_classes), loss=loss, activation=run.activation)
 
 
 def initial_params(run: RunSpec, problem: MLP, data: Dataset, seed: int) -> Params | None:

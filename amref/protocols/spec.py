@@ -18,15 +18,18 @@ A protocol is one TOML file (read with :mod:`tomllib`). Top-level keys:
     The keyword arguments of :func:`amref.load_dataset` (``dataset`` is the name; ``dtype``, ``train_size``,
     ``test_size``, ``downsample``, ``hops``, ``order``, ``extra_identity``, …).
 ``[model]``
-    ``hidden`` widths (and ``loss``).
+    ``hidden`` widths (and ``loss``, and ``activation``: the hidden activation, a name of
+    :mod:`amref.activations` such as ``"relu"`` (default), ``"hardtanh"``, ``"step"``, ``"leaky_relu:0.1"``,
+    or a comma-separated per-layer list).
 ``[quick]``
     The reduced size: it replaces ``seeds``, ``metrics``, ``report_epochs``, ``hidden`` or ``iterations`` and
     updates ``[data]`` with its ``data`` table; ``comparable = false`` marks quick numbers as not comparable
     to the paper's; ``variants``/``datasets`` keep only those runs.
 ``[[runs]]``
     One setting each: ``solver``, ``variant``, ``dataset`` (a name or a list), ``iterations``, ``loss``,
-    ``hidden``, ``preset`` (``"paper"``, ``"code"`` = ``released_code()``, another classmethod of the options
-    class such as ``"dladmm_paper"``, or a gradient-baseline preset such as ``"dladmm"``), ``options``
+    ``hidden``, ``activation``, ``preset`` (``"paper"``, ``"code"`` = ``released_code()``, another classmethod
+    of the options class such as ``"dladmm_paper"``, or a gradient-baseline preset such as ``"dladmm"``),
+    ``options``
     (fields of the options class; dotted or nested keys for nested options; a grid as
     ``{uniform = [start, stop, count]}`` or ``{integers = [low, high]}``), ``by_dataset`` (options per
     dataset), ``init`` (``"paper"``, ``"reseed"`` or ``"bcd-code"``), ``setting`` (what the rows show),
@@ -51,8 +54,8 @@ __all__ = ["PaperValue", "Protocol", "ProtocolError", "RunSpec", "StageSpec", "p
 _RULES = ("within", "at_least", "at_most")
 _TOP = {"name", "title", "description", "source", "seeds", "metrics", "report_epochs", "eval_every", "runner",
         "workers", "tolerance", "verdict", "data", "model", "quick", "runs", "paper"}
-_RUN = {"solver", "variant", "dataset", "iterations", "loss", "hidden", "preset", "options", "by_dataset", "init",
-        "setting", "label", "seeds", "data", "stages", "quick", "metrics"}
+_RUN = {"solver", "variant", "dataset", "iterations", "loss", "hidden", "activation", "preset", "options", "by_dataset",
+        "init", "setting", "label", "seeds", "data", "stages", "quick", "metrics"}
 _STAGE = {"depth", "iterations", "output_init", "handover", "options", "by_dataset"}
 _RUN_QUICK = {"iterations", "stage_iterations", "options", "hidden", "skip", "seeds"}
 _QUICK = {"seeds", "metrics", "report_epochs", "hidden", "iterations", "data", "comparable", "variants", "datasets",
@@ -99,6 +102,7 @@ class RunSpec:
     data: dict = dataclasses.field(default_factory=dict)
     stages: tuple[StageSpec, ...] = ()
     metrics: tuple[str, ...] = ("test_accuracy",)
+    activation: str = "relu"
 
     @property
     def name(self) -> str:
@@ -218,7 +222,7 @@ def parse(raw: dict, *, quick: bool = False, path: str | None = None) -> Protoco
     if quick:
         data.update(q.get("data", {}))
     model = raw.get("model", {})
-    _unknown(f"{where} [model]", model, {"hidden", "loss"})
+    _unknown(f"{where} [model]", model, {"hidden", "loss", "activation"})
     hidden = q.get("hidden", model.get("hidden", [100, 100]))
     seeds = _ints(pick("seeds", [0]), f"{where}: seeds")
     metrics = tuple(pick("metrics", ["test_accuracy"]))
@@ -270,6 +274,8 @@ def _parse_run(r: dict, rw: str, *, quick: bool, q: dict, data: dict, model: dic
         raise ProtocolError(f"{rw}: init must be one of {', '.join(_INITS)}, got {r['init']!r}")
     run_seeds = rq["seeds"] if quick and "seeds" in rq else r.get("seeds")
     run_hidden = (rq.get("hidden") if quick and "hidden" in rq else None) or r.get("hidden", hidden)
+    activation = _activation(r.get("activation", model.get("activation", "relu")), len(run_hidden),
+                             f"{rw} ({variant})")
     return [RunSpec(
         solver=r["solver"], variant=variant, dataset=name,
         iterations=_positive(iterations, f"{rw}: iterations"),
@@ -278,7 +284,20 @@ def _parse_run(r: dict, rw: str, *, quick: bool, q: dict, data: dict, model: dic
         init=r.get("init", "paper"), setting=dict(r.get("setting", {})), label=r.get("label", ""),
         seeds=_ints(run_seeds, f"{rw}: seeds") if run_seeds is not None else seeds,
         data={**data, **r.get("data", {})}, stages=stages,
-        metrics=tuple(r.get("metrics", metrics))) for name in datasets]
+        metrics=tuple(r.get("metrics", metrics)), activation=activation) for name in datasets]
+
+
+def _activation(spec: Any, n_hidden: int, rw: str) -> str:
+    """The canonical activation spec of a run, checked as :class:`amref.problem.MLP` checks it (a name of
+    :mod:`amref.activations`, or one per hidden layer)."""
+    from ..activations import canonical, layer_activations
+
+    try:
+        spec = canonical(spec)
+        layer_activations(spec, n_hidden)
+    except (TypeError, ValueError) as exc:
+        raise ProtocolError(f"{rw}: activation: {exc}") from None
+    return spec
 
 
 def _parse_stages(r: dict, rw: str, stage_iters: list | None) -> tuple:
