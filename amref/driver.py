@@ -94,9 +94,7 @@ def minimize(solver: SolverSpec, problem: MLP, data: Dataset, options: Any = Non
     identity = None if checkpoint is None and resume is None else ckpt.dataset_identity(data)
     options, state, nit, history = _start(solver, problem, data, options, params, seed, init_scheme, resume,
                                           identity, max_iter)
-    saver = ckpt.RunCheckpoint(None if checkpoint is None else os.fspath(checkpoint), checkpoint_every,
-                               solver.name, problem.widths, options, solver.export_state, dataset=identity,
-                               network=ckpt.network_identity(problem))
+    saver = _saver(solver, problem, options, checkpoint, checkpoint_every, identity)
     table = _table(solver, problem, data, max_iter) if verbose else None
     evaluate_all = solver.needs_train_loss is not None and solver.needs_train_loss(options)
     setup_seconds = time.perf_counter() - t_setup
@@ -159,6 +157,14 @@ def _check_counts(*, tol: Any, **counts: Any) -> None:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     if tol is not None and (isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0):
         raise ValueError(f"tol must be a non-negative number or None, got {tol!r}")
+
+
+def _saver(solver: SolverSpec, problem: MLP, options: Any, checkpoint: str | os.PathLike | None, every: int,
+           identity: dict | None) -> ckpt.RunCheckpoint:
+    """The run's checkpoint bookkeeping: where and how often, and what the file records besides the state."""
+    return ckpt.RunCheckpoint(None if checkpoint is None else os.fspath(checkpoint), every, solver.name,
+                              problem.widths, options, solver.export_state, dataset=identity,
+                              network=ckpt.network_identity(problem))
 
 
 def _after_iteration(info: IterationInfo, calls: tuple, solver: SolverSpec, history: History,
