@@ -149,6 +149,31 @@ def mdlam_products(widths: Sequence[int], n_samples: int, extrapolation: bool = 
     return out
 
 
+def _least_squares_products(widths: Sequence[int], n_samples: int, *, x: str, target: str, input_target: str,
+                            bias: bool) -> list[MatrixProduct]:
+    """The products and solves of a method whose blocks are regularised least-squares fits (Taylor ADMM's
+    T1/T2/T4, BCD's B3/B4/B6): per layer the weight fit ``x xᵀ``, ``x targetᵀ``, the n_{l−1} × n_{l−1} solve
+    with n_l right-hand sides, (``bias``) the matrix–vector ``W (x 1)`` and ``m = W x``; per hidden layer
+    the input fit ``W_{l+1}ᵀW_{l+1}``, ``W_{l+1}ᵀ(input_target)`` and the n_l × n_l solve with N
+    right-hand sides. ``x``, ``target``, ``input_target`` are the method's symbols, for the labels."""
+    widths, N = list(widths), int(n_samples)
+    out = []
+    for l in range(1, len(widths)):
+        n_in, n_out = widths[l - 1], widths[l]
+        out.append(MatrixProduct(f"W{l}: {x} {x}.T", (n_in, N, n_in), 1, "NT"))
+        out.append(MatrixProduct(f"W{l}: {x} {target}.T", (n_in, N, n_out), 1, "NT"))
+        out.append(MatrixProduct(f"W{l}: solve", (n_in, n_in, n_out), 1, "NN", "solve"))
+        if bias:
+            out.append(MatrixProduct(f"b{l}: W ({x} 1)", (n_out, n_in, 1), 1, "TN"))
+        out.append(MatrixProduct(f"m{l}: W {x}", (n_out, n_in, N), 1, "TN"))
+    for l in range(1, len(widths) - 1):
+        n, n_next = widths[l], widths[l + 1]
+        out.append(MatrixProduct(f"{x}{l}: W.T W", (n, n_next, n), 1, "NT"))
+        out.append(MatrixProduct(f"{x}{l}: W.T {input_target}", (n, n_next, N), 1, "NN"))
+        out.append(MatrixProduct(f"{x}{l}: solve", (n, n, N), 1, "NN", "solve"))
+    return out
+
+
 def taylor_admm_products(widths: Sequence[int], n_samples: int) -> list[MatrixProduct]:
     """The products and solves of one :func:`amref.solvers.taylor_admm.step` (``weight_solver="solve"``,
     no bias: the defaults).
@@ -157,45 +182,17 @@ def taylor_admm_products(widths: Sequence[int], n_samples: int) -> list[MatrixPr
     ``m = W a`` (W comes out of the solve transposed). T2 per hidden layer: ``W_{l+1}ᵀW_{l+1}``,
     ``W_{l+1}ᵀ(z_{l+1} − b)`` and the n_l × n_l solve with N right-hand sides.
     """
-    widths, N = list(widths), int(n_samples)
-    out = []
-    for l in range(1, len(widths)):
-        n_in, n_out = widths[l - 1], widths[l]
-        out.append(MatrixProduct(f"W{l}: a a.T", (n_in, N, n_in), 1, "NT"))
-        out.append(MatrixProduct(f"W{l}: a z.T", (n_in, N, n_out), 1, "NT"))
-        out.append(MatrixProduct(f"W{l}: solve", (n_in, n_in, n_out), 1, "NN", "solve"))
-        out.append(MatrixProduct(f"m{l}: W a", (n_out, n_in, N), 1, "TN"))
-    for l in range(1, len(widths) - 1):
-        n, n_next = widths[l], widths[l + 1]
-        out.append(MatrixProduct(f"a{l}: W.T W", (n, n_next, n), 1, "NT"))
-        out.append(MatrixProduct(f"a{l}: W.T (z-b)", (n, n_next, N), 1, "NN"))
-        out.append(MatrixProduct(f"a{l}: solve", (n, n, N), 1, "NN", "solve"))
-    return out
+    return _least_squares_products(widths, n_samples, x="a", target="z", input_target="(z-b)", bias=False)
 
 
 def bcd_products(widths: Sequence[int], n_samples: int, bias: bool = True) -> list[MatrixProduct]:
     """The products and solves of one :func:`amref.solvers.bcd.step` (defaults: biases, Gauss–Seidel).
 
-    B3/B6 per layer: ``V Vᵀ``, ``V (U − b)ᵀ``, the n_{i−1} × n_{i−1} solve with n_i right-hand sides and
-    (bias) the matrix–vector ``W (V 1)``; B4 per hidden layer: ``W_{i+1}ᵀW_{i+1}``, ``W_{i+1}ᵀ(U_{i+1} − b)``
-    and the n_i × n_i solve with N right-hand sides; at the end ``m_i = W_i V_{i−1}`` for every layer.
+    B3/B6 per layer: ``V Vᵀ``, ``V (U − b)ᵀ``, the n_{i−1} × n_{i−1} solve with n_i right-hand sides,
+    (bias) the matrix–vector ``W (V 1)`` and ``m_i = W_i V_{i−1}``; B4 per hidden layer: ``W_{i+1}ᵀW_{i+1}``,
+    ``W_{i+1}ᵀ(U_{i+1} − b)`` and the n_i × n_i solve with N right-hand sides.
     """
-    widths, N = list(widths), int(n_samples)
-    out = []
-    for l in range(1, len(widths)):
-        n_in, n_out = widths[l - 1], widths[l]
-        out.append(MatrixProduct(f"W{l}: V V.T", (n_in, N, n_in), 1, "NT"))
-        out.append(MatrixProduct(f"W{l}: V (U-b).T", (n_in, N, n_out), 1, "NT"))
-        out.append(MatrixProduct(f"W{l}: solve", (n_in, n_in, n_out), 1, "NN", "solve"))
-        if bias:
-            out.append(MatrixProduct(f"b{l}: W (V 1)", (n_out, n_in, 1), 1, "TN"))
-        out.append(MatrixProduct(f"m{l}: W V", (n_out, n_in, N), 1, "TN"))
-    for l in range(1, len(widths) - 1):
-        n, n_next = widths[l], widths[l + 1]
-        out.append(MatrixProduct(f"V{l}: W.T W", (n, n_next, n), 1, "NT"))
-        out.append(MatrixProduct(f"V{l}: W.T (U-b)", (n, n_next, N), 1, "NN"))
-        out.append(MatrixProduct(f"V{l}: solve", (n, n, N), 1, "NN", "solve"))
-    return out
+    return _least_squares_products(widths, n_samples, x="V", target="(U-b)", input_target="(U-b)", bias=bias)
 
 
 def mac_products(widths: Sequence[int], n_samples: int, w_iters: int = 3, z_iters: int = 3,
