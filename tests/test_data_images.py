@@ -146,6 +146,7 @@ def test_digits_stratified_fixed_split():
 def test_digits_without_scikit_learn_is_one_line_naming_the_extra(monkeypatch):
     for module in ("sklearn", "sklearn.datasets", "sklearn.model_selection"):
         monkeypatch.setitem(sys.modules, module, None)  # import raises ImportError
-    with pytest.raises(ImportError, match=r'pip install "amref\[sklearn\]"') as info:
-        amref.load_dataset("digits")
-    assert "\n" not in str(info.value)
+    for name in ("digits", "diabetes"):
+        with pytest.raises(ImportError, match=rf'the {name} dataset .*pip install "amref\[sklearn\]"') as info:
+            amref.load_dataset(name)
+        assert "\n" not in str(info.value)

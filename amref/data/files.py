@@ -23,7 +23,8 @@ import pathlib
 from collections.abc import Mapping
 from importlib import resources
 
-__all__ = ["ENV_VAR", "REGISTRY", "data_home", "DataError", "fetch", "FileEntry", "read_registry", "sha256sum"]
+__all__ = ["ENV_VAR", "REGISTRY", "data_home", "DataError", "fetch", "FileEntry", "read_registry", "sha256sum",
+           "sklearn_dataset"]
 
 ENV_VAR = "AMREF_DATA_DIR"
 """Environment variable naming the data directory."""
@@ -164,3 +165,19 @@ def fetch(
     except Exception as exc:  # network, HTTP status, permissions: any of them means no file
         raise DataError(f"could not download {name} from {entry.url} into {root}: {_one_line(exc)}") from exc
     return path
+
+
+def sklearn_dataset(name: str) -> tuple:
+    """``(loader, train_test_split)`` for the data set scikit-learn ships as ``sklearn.datasets.load_<name>``.
+
+    Raises
+    ------
+    ImportError
+        Without scikit-learn, in one line naming the extra to install.
+    """
+    try:
+        from sklearn import datasets
+        from sklearn.model_selection import train_test_split
+    except ImportError:
+        raise ImportError(f'the {name} dataset ships with scikit-learn: pip install "amref[sklearn]"') from None
+    return getattr(datasets, f"load_{name}"), train_test_split

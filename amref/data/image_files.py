@@ -24,7 +24,7 @@ import numpy as np
 
 from .dataset import one_hot
 from .dataset import Dataset
-from .files import DataError, fetch
+from .files import DataError, fetch, sklearn_dataset
 
 __all__ = [
     "DIGITS_SPLIT_SEED",
@@ -198,11 +198,7 @@ def load_digits(*, train_size: int | None = None, test_size: int | None = None, 
     ImportError
         Without scikit-learn (the ``sklearn`` extra).
     """
-    try:
-        from sklearn.datasets import load_digits as sklearn_digits
-        from sklearn.model_selection import train_test_split
-    except ImportError:
-        raise ImportError('the digits dataset ships with scikit-learn: pip install "amref[sklearn]"') from None
+    sklearn_digits, train_test_split = sklearn_dataset("digits")
 
     bunch = sklearn_digits()
     x_tr, x_te, y_tr, y_te = train_test_split(bunch.data, bunch.target, test_size=0.2, stratify=bunch.target,

@@ -59,7 +59,7 @@ import os
 import numpy as np
 
 from .dataset import Dataset
-from .files import DataError
+from .files import DataError, sklearn_dataset
 from .graph_files import DEFAULT_SPLIT_SEED, GRAPH_NAMES, load_graph
 from .graphs import graph_dataset
 from .image_files import MNIST_LIKE, load_digits, load_mnist_like
@@ -89,11 +89,7 @@ def load_diabetes(*, train_size: int | None = None, test_size: int | None = None
     ImportError
         Without scikit-learn (the ``sklearn`` extra).
     """
-    try:
-        from sklearn.datasets import load_diabetes as sklearn_diabetes
-        from sklearn.model_selection import train_test_split
-    except ImportError:
-        raise ImportError('the diabetes dataset ships with scikit-learn: pip install "amref[sklearn]"') from None
+    sklearn_diabetes, train_test_split = sklearn_dataset("diabetes")
     if dtype not in ("float32", "float64"):
         raise DataError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     bunch = sklearn_diabetes()
