@@ -165,8 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ----------------------------------------------------------------------------- options
+#: The hyperparameter flags of ``amref train`` and the option each sets (dotted for nested options).
 _FLAG_FIELDS = {"rho": "rho", "nu": "nu", "lr": "lr", "weight_decay": "weight_decay",
-                "batch_size": "batch_size", "quantize": "quantize"}
+                "batch_size": "batch_size", "quantize": "quantize", "zl_solver": "zl.method"}
 
 
 def _parse_value(text: str) -> Any:
@@ -214,8 +215,6 @@ def build_options(solver: Any, args: argparse.Namespace, base: Any = None) -> An
             value = getattr(args, flag)
             if value is not None:
                 options = _set_option(options, field, value, f"--{flag.replace('_', '-')}")
-        if args.zl_solver is not None:
-            options = _set_option(options, "zl.method", args.zl_solver, "--zl-solver")
         for pair in args.option:
             key, sep, text = pair.partition("=")
             if not sep or not key:
@@ -418,9 +417,6 @@ def _check_paths(args: argparse.Namespace) -> str | None:
     return None if args.checkpoint else on_interrupt
 
 
-_OPTION_FLAGS = ("rho", "nu", "lr", "weight_decay", "batch_size", "quantize", "zl_solver")
-
-
 def _resume_options(solver: Any, problem: Any, data: Any, args: argparse.Namespace) -> Any:
     """The checkpoint's options, after checking it resumes this run; flags that would change them are refused."""
     from amref import checkpoint as ckpt
@@ -437,7 +433,7 @@ def _resume_options(solver: Any, problem: Any, data: Any, args: argparse.Namespa
     if iters < nit:
         raise CLIError(f"--iters {iters} is below the {nit} iterations the checkpoint has done "
                        "(--iters counts the total)")
-    given = [f"--{f.replace('_', '-')}" for f in _OPTION_FLAGS if getattr(args, f) is not None]
+    given = [f"--{f.replace('_', '-')}" for f in _FLAG_FIELDS if getattr(args, f) is not None]
     given += [f"--option {pair}" for pair in args.option] + ([f"--preset {args.preset}"] if args.preset else [])
     if not given:
         return saved
@@ -458,7 +454,7 @@ def _quickstart(args: argparse.Namespace):
     """
     from amref.defaults import not_monotone_reason, quickstart_run
 
-    flags = [getattr(args, flag) for flag in _FLAG_FIELDS] + [args.zl_solver]
+    flags = [getattr(args, flag) for flag in _FLAG_FIELDS]
     if args.preset is not None or args.resume or args.option or any(v is not None for v in flags):
         return None
     run = quickstart_run(args.solver, args.dataset)
