@@ -100,8 +100,9 @@ def main(argv=None):
                          h["train_loss"][-1], 1.0 - h["train_accuracy"][-1], h["test_accuracy"][-1],
                          f"{sum(h['seconds']):.1f}"])
         rep.text(f"## {name}", f"{data.n_train:,} train / {data.x_test.shape[1]:,} test, widths {widths}, seed "
-                 f"{args.seed}; `-ridge` runs: weight_decay {WEIGHT_DECAY.get(name, 0):g}. `E_Q mono` = fraction of same-μ iterations without increase; `viol` = constraint "
-                 "violation per training point; `nested loss` = forward-pass training loss per point.")
+                 f"{args.seed}; `-ridge` runs: weight_decay {WEIGHT_DECAY.get(name, 0):g}. `E_Q mono` = fraction "
+                 "of same-μ iterations without increase; `viol` = constraint violation per training point; "
+                 "`nested loss` = forward-pass training loss per point.")
         rep.table(["run", "loss", "iters", "status", "E_Q mono", "max viol", "final viol", "final μ",
                    "nested loss", "train error", "test acc", "seconds"], rows)
         png = os.path.join(out, f"{name}.png")
