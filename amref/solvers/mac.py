@@ -109,8 +109,8 @@ c_k        ``gaps[k-1]``       constraint gap ``z_k − h(W_k z_{k−1} + b_k)``
 
 ``diagnostics`` reports ``objective`` = E_Q(W, Z; μ) (E_A for the augmented-Lagrangian variant, the
 quantity then decreased; both include the ridge term), ``residual`` = Σ_k ‖c_k‖² (the constraint
-violation), ``penalty_objective`` = E_Q, ``fit_loss`` = R(W_L z_K + b_L; y), ``mu`` and ``converged``. The driver's ``train_loss`` is the
-nested (forward-pass) error.
+violation), ``penalty_objective`` = E_Q, ``fit_loss`` = R(W_L z_K + b_L; y), ``mu`` and ``converged``.
+The driver's ``train_loss`` is the nested (forward-pass) error.
 """
 
 from __future__ import annotations
