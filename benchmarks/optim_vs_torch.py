@@ -3,7 +3,8 @@
 For each rule the script times one training-loop update in both libraries on the same blocks:
 
 * amref: :func:`amref.optim.apply_step` (``update`` and ``apply_updates``, fused where a kernel exists),
-  which returns new parameters and a new state (amref's updates are pure);
+  both pure (new parameters and state in new arrays: a full-batch epoch's update) and donated (the new
+  state written over the old one: the training loop's later updates in a mini-batch epoch);
 * PyTorch: ``optimizer.step()`` of ``torch.optim`` with ``foreach=True`` (Adam, AdamW, SGD with momentum,
   RMSprop, Adagrad) or of ``pytorch_optimizer`` (Lion, Adan, AdaBelief, when installed), in place.
 
@@ -12,8 +13,8 @@ Both start from the same parameters and gradients (float32 by default) with the 
 1000 × 1000 matrix (``block``) and the parameters of a 784-1000-1000-10 MLP (``mlp``: six blocks, biases
 included). Every thread pool is set to one thread (OMP, MKL, OpenBLAS, Numba, ``torch.set_num_threads(1)``)
 before anything is imported. After warm-up steps (Numba compilation, first allocations) the steps run round
-robin, one of each library per rule in turn, ``--rounds`` times; the table gives the medians and their
-ratio amref / PyTorch (< 1: amref is faster), and the median of the per-round ratios ("paired").
+robin, one of each kind per rule in turn, ``--rounds`` times; the table gives the medians, the ratios
+amref / PyTorch of the medians (< 1: amref is faster), and the medians of the per-round ratios ("paired").
 
 Usage::
 
@@ -64,13 +65,14 @@ def shapes(case: str) -> list[tuple[int, ...]]:
 class AmrefStepper:
     """One amref update per call, the state and parameters carried along (as the training loop does)."""
 
-    def __init__(self, name: str, fields: dict, params: list, grads: list):
+    def __init__(self, name: str, fields: dict, params: list, grads: list, donate: bool):
         self.opt = optim.optimizer(name, **fields)
-        self.params, self.grads = [p.copy() for p in params], grads
+        self.params, self.grads, self.donate = [p.copy() for p in params], grads, donate
         self.state = self.opt.init(self.params)
 
     def __call__(self) -> None:
-        self.params, self.state = optim.apply_step(self.opt, self.grads, self.state, self.params)
+        self.params, self.state = optim.apply_step(self.opt, self.grads, self.state, self.params,
+                                                   donate=self.donate)
 
 
 class TorchStepper:
@@ -103,23 +105,26 @@ def run(rules: list[str], cases: list[str], dtype: str, rounds: int, warmup: int
         for rule in rules:
             name, fields, source, cls_name, kwargs = RULES[rule]
             torch_cls = getattr(modules[source], cls_name)
-            steppers[rule] = (AmrefStepper(name, fields, params, grads),
+            steppers[rule] = (AmrefStepper(name, fields, params, grads, False),
+                              AmrefStepper(name, fields, params, grads, True),
                               TorchStepper(torch_cls, kwargs, params, grads, torch))
         for _ in range(warmup):
-            for a, t in steppers.values():
-                a(), t()
-        times = {rule: ([], []) for rule in rules}
+            for fns in steppers.values():
+                for fn in fns:
+                    fn()
+        times = {rule: ([], [], []) for rule in rules}
         for k in range(rounds):
-            for rule, (a, t) in steppers.items():
-                pair = (_time(a), _time(t)) if k % 2 == 0 else (_time(t), _time(a))[::-1]  # alternate the order
-                times[rule][0].append(pair[0])
-                times[rule][1].append(pair[1])
-        for rule, (ta, tt) in times.items():
+            for rule, fns in steppers.items():
+                for j in range(3):  # rotate the order: each kind runs first, second and third alike
+                    i = (j + k) % 3
+                    times[rule][i].append(_time(fns[i]))
+        for rule, (tp, td, tt) in times.items():
+            med = [statistics.median(x) for x in (tp, td, tt)]
             rows.append({
-                "case": case, "rule": rule, "amref_ms": 1e3 * statistics.median(ta),
-                "torch_ms": 1e3 * statistics.median(tt),
-                "ratio": statistics.median(ta) / statistics.median(tt),
-                "paired": statistics.median(a / b for a, b in zip(ta, tt)),
+                "case": case, "rule": rule, "pure_ms": 1e3 * med[0], "donated_ms": 1e3 * med[1],
+                "torch_ms": 1e3 * med[2], "pure_ratio": med[0] / med[2], "donated_ratio": med[1] / med[2],
+                "pure_paired": statistics.median(a / b for a, b in zip(tp, tt)),
+                "donated_paired": statistics.median(a / b for a, b in zip(td, tt)),
             })
     return rows
 
@@ -158,10 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     rows = run(rules, cases, args.dtype, args.rounds, args.warmup, torch, modules)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"{args.dtype}, one thread, torch {torch.__version__}, {args.rounds} rounds, load {load:.1f}")
-    print(f"{'case':<6} {'rule':<10} {'amref ms':>9} {'torch ms':>9} {'ratio':>6} {'paired':>7}")
+    print("ms per update (medians); ratio = amref / PyTorch of the medians (paired: median of per-round ratios)")
+    print(f"{'case':<6} {'rule':<10} {'pure':>7} {'donated':>8} {'torch':>7} {'pure ratio':>17} "
+          f"{'donated ratio':>17}")
     for r in rows:
-        print(f"{r['case']:<6} {r['rule']:<10} {r['amref_ms']:9.3f} {r['torch_ms']:9.3f} {r['ratio']:6.2f} "
-              f"{r['paired']:7.2f}")
+        print(f"{r['case']:<6} {r['rule']:<10} {r['pure_ms']:7.3f} {r['donated_ms']:8.3f} {r['torch_ms']:7.3f} "
+              f"{r['pure_ratio']:9.2f} ({r['pure_paired']:.2f}) {r['donated_ratio']:9.2f} ({r['donated_paired']:.2f})")
     return 0
 
 

@@ -2,7 +2,8 @@
 
 Each rule runs a few steps twice from the same start, once with the kernels forced on (``use_jit(True)``,
 whatever the size) and once with them off; parameters and every state array must agree bit for bit, in
-float32 and float64, over decay styles, schedules, clipping and the branches of each rule.
+float32 and float64, over decay styles, schedules, clipping and the branches of each rule, with the kernels
+writing new arrays and writing over donated ones (``apply_step(..., donate=True)``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ SHAPES = [(7, 5), (7, 1), (3, 7), (3,)]
 STEPS = 7
 
 
-def _run(name, fields, dtype, jit):
+def _run(name, fields, dtype, jit, donate=False):
     rng = np.random.default_rng(0)
     params = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
     grads = [[rng.standard_normal(s).astype(dtype) for s in SHAPES] for _ in range(STEPS)]
@@ -43,8 +44,8 @@ def _run(name, fields, dtype, jit):
     opt = optim.optimizer(name, is_bias=[False, True, False, True], **fields)
     state = opt.init(params)
     with use_jit(jit):
-        for g in grads:
-            params, state = apply_step(opt, g, state, params)
+        for k, g in enumerate(grads):
+            params, state = apply_step(opt, g, state, params, donate=donate and k > 0)
     return params, state
 
 
@@ -56,10 +57,11 @@ def _arrays(tree):
     return []
 
 
+@pytest.mark.parametrize("donate", [False, True], ids=["pure", "donated"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name, fields", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
-def test_kernels_give_the_reference_bit_for_bit(name, fields, dtype):
-    p_jit, s_jit = _run(name, fields, dtype, True)
+def test_kernels_give_the_reference_bit_for_bit(name, fields, dtype, donate):
+    p_jit, s_jit = _run(name, fields, dtype, True, donate)
     p_ref, s_ref = _run(name, fields, dtype, False)
     for got, want in zip(p_jit + _arrays(s_jit), p_ref + _arrays(s_ref)):
         assert got.dtype == want.dtype == np.dtype(dtype)
@@ -86,6 +88,22 @@ def test_fused_step_equals_update_then_apply_updates_and_is_pure():
             np.testing.assert_array_equal(p, b)
 
 
+def test_donated_arrays_are_written_over_and_others_left_alone():
+    rng = np.random.default_rng(2)
+    params = [rng.standard_normal((6, 4)), rng.standard_normal((6, 1))]
+    grads = [rng.standard_normal((6, 4)), rng.standard_normal((6, 1))]
+    opt = optim.optimizer("adamw")
+    with use_jit(True):
+        params, state = apply_step(opt, grads, opt.init(params), params)  # step 1: new arrays
+        grads_before = [g.copy() for g in grads]
+        old_params, old_mu = list(params), list(state[0].mu)
+        new_params, new_state = apply_step(opt, grads, state, params, donate=True)
+    for new, old in zip(new_params + new_state[0].mu, old_params + old_mu):
+        assert new is old  # written over, in place
+    for g, b in zip(grads, grads_before):
+        np.testing.assert_array_equal(g, b)
+
+
 def test_a_kernel_is_chosen_only_where_it_applies():
     x32, x64 = np.zeros((4, 3), np.float32), np.zeros((4, 3))
     with use_jit(True):
@@ -98,3 +116,26 @@ def test_a_kernel_is_chosen_only_where_it_applies():
         assert block_kernel("adam", x32) is None
     with use_jit(None):  # the default: not below JIT_MIN_SIZE elements
         assert block_kernel("adam", x32) is None
+
+
+@pytest.mark.parametrize("name", ["adam", "adan", "lion"])
+def test_training_epochs_with_kernels_match_and_leave_the_previous_state_alone(name):
+    import amref
+    from helpers import synthetic_dataset
+
+    data = synthetic_dataset(np, n_features=8, n_classes=3, n_train=60, n_test=20, seed=3)
+    spec = amref.get_solver(name)
+    options = spec.options_class(batch_size=16)  # four updates per epoch: three of them donate
+    problem = amref.MLP((8, 7, 3))
+    start = spec.init_state(problem, data, problem.init_params(0), options)
+    states = {}
+    for jit in (False, True):
+        with use_jit(jit):
+            state = spec.step(start, data, options)
+            before = [a.copy() for a in list(state.params) + _arrays(state.opt_state)]
+            states[jit] = spec.step(state, data, options)
+        for a, b in zip(list(state.params) + _arrays(state.opt_state), before):
+            np.testing.assert_array_equal(a, b)  # the driver's previous state is intact
+    for a, b in zip(list(states[True].params) + _arrays(states[True].opt_state),
+                    list(states[False].params) + _arrays(states[False].opt_state)):
+        np.testing.assert_array_equal(a, b)

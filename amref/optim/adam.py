@@ -94,7 +94,8 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
     def init(params: Tree) -> AdamState:
         return AdamState(count=0, mu=tree_zeros_like(params), nu=tree_zeros_like(params))
 
-    def update(grads: Tree, state: AdamState, params: Tree | None = None, **extras: Any):
+    def update(grads: Tree, state: AdamState, params: Tree | None = None, *, donate: bool = False,
+               **extras: Any):
         xp = namespace(*grads)
         t = state.count + 1
         c1, c2 = 1.0 - b1**t, 1.0 - b2**t
@@ -102,7 +103,7 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
         for m, v, g in zip(state.mu, state.nu, grads):
             kernel = block_kernel("adam", g, m, v)
             if kernel is not None:  # the three lines below in one pass
-                m, v, u = kernel(g, m, v, b1, b2, c1, c2, eps)
+                m, v, u = kernel(g, m, v, b1, b2, c1, c2, eps, into=(m, v) if donate else ())
             else:
                 m = b1 * m + (1.0 - b1) * g
                 v = b2 * v + (1.0 - b2) * g * g

@@ -93,7 +93,8 @@ def scale_by_adan(b1: float = 0.98, b2: float = 0.92, b3: float = 0.99, eps: flo
         z = tree_zeros_like
         return AdanState(count=0, mu=z(params), diff=z(params), nu=z(params), prev=z(params))
 
-    def update(grads: Tree, state: AdanState, params: Tree | None = None, **extras: Any):
+    def update(grads: Tree, state: AdanState, params: Tree | None = None, *, donate: bool = False,
+               **extras: Any):
         xp = namespace(*grads)
         t = state.count + 1
         c1, c2, c3 = 1.0 - b1**t, 1.0 - b2**t, 1.0 - b3**t
@@ -101,7 +102,8 @@ def scale_by_adan(b1: float = 0.98, b2: float = 0.92, b3: float = 0.99, eps: flo
         for g, p, m, v, n in zip(grads, state.prev, state.mu, state.diff, state.nu):
             kernel = block_kernel("adan", g, p, m, v, n)
             if kernel is not None:  # the five lines below in one pass
-                m, v, n, u = kernel(g, p, m, v, n, t == 1, b1, b2, b3, c1, c2, c3, eps)
+                m, v, n, u = kernel(g, p, m, v, n, t == 1, b1, b2, b3, c1, c2, c3, eps,
+                                    into=(m, v, n) if donate else ())
             else:
                 d = xp.zeros_like(g) if t == 1 else g - p
                 m = b1 * m + (1.0 - b1) * g

@@ -143,15 +143,25 @@ def apply_updates(params: Sequence[Array], updates: Sequence[Array]) -> Tree:
     return tree_map(lambda p, u: p + u, params, updates)
 
 
-def apply_step(opt: GradientTransformation, grads: Sequence[Array], state: Any, params: Sequence[Array],
-               **extras: Any) -> tuple[Tree, Any]:
+def apply_step(opt: GradientTransformation, grads: Sequence[Array], state: Any, params: Sequence[Array], *,
+               donate: bool = False, **extras: Any) -> tuple[Tree, Any]:
     """One update: ``(params + deltas, new state)`` for ``deltas, new state = opt.update(grads, state, params)``.
 
-    Uses ``opt.step`` when the optimizer has a fused one (same results, fewer passes over memory). Pure like
-    ``update``: returns new arrays and a new state.
+    Uses ``opt.step`` when the optimizer has a fused one (same results, fewer passes over memory).
+
+    Parameters
+    ----------
+    opt, grads, state, params, **extras
+        As for ``opt.update``.
+    donate : bool
+        False (default): pure like ``update``, nothing passed in is modified. True: the caller gives up
+        ``state`` and ``params`` (no one else holds their arrays, nor any array the state shares with
+        earlier gradients), and the fused kernels may write the new state and parameters over them, which
+        keeps half as many bytes in cache. The training loop donates from the second update of an epoch
+        on: the driver still holds the epoch's starting state. Gradients are never written.
     """
     if opt.step is not None:
-        return opt.step(grads, state, params, **extras)
+        return opt.step(grads, state, params, donate=donate, **extras)
     deltas, state = opt.update(grads, state, params, **extras)
     return apply_updates(params, deltas), state
 

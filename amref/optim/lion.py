@@ -70,13 +70,14 @@ def scale_by_lion(b1: float = 0.9, b2: float = 0.99) -> GradientTransformation:
     def init(params: Tree) -> LionState:
         return LionState(count=0, mu=tree_zeros_like(params))
 
-    def update(grads: Tree, state: LionState, params: Tree | None = None, **extras: Any):
+    def update(grads: Tree, state: LionState, params: Tree | None = None, *, donate: bool = False,
+               **extras: Any):
         xp = namespace(*grads)
         mu, direction = [], []
         for m, g in zip(state.mu, grads):
             kernel = block_kernel("lion", g, m)
             if kernel is not None:  # the two lines below in one pass
-                m, u = kernel(g, m, b1, b2)
+                m, u = kernel(g, m, b1, b2, into=(m,) if donate else ())
             else:
                 u = xp.sign(b1 * m + (1.0 - b1) * g)
                 m = b2 * m + (1.0 - b2) * g

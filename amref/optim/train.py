@@ -178,7 +178,9 @@ def step(state: BaselineState, data, options: Any, *, baseline: Baseline) -> Bas
                                          straight_through=options.straight_through)
         ctx = ExtraContext(problem, params, tape, rng, steps, options)
         extras = {key: fn(ctx) for key, fn in baseline.extras.items()}
-        params, opt_state = apply_step(optimizer, tape.grads, opt_state, params, **extras)
+        # from the second update on, params and opt_state are this loop's own: donate them (apply_step)
+        params, opt_state = apply_step(optimizer, tape.grads, opt_state, params, donate=steps > state.steps,
+                                       **extras)
         steps += 1
         samples += size
         seen_loss = seen_loss + tape.loss / tape.scale  # summed per-sample losses of this batch

@@ -268,13 +268,14 @@ def compose(rule: GradientTransformation, options: Any,
         style = None  # no decay after the rule
     reference = chain(*parts)
 
-    def step(grads: Tree, state: tuple, params: Tree, **extras: Any):
-        """``chain(*parts)`` then ``θ + Δ``, with everything after the rule in one pass per block."""
+    def step(grads: Tree, state: tuple, params: Tree, *, donate: bool = False, **extras: Any):
+        """``chain(*parts)`` then ``θ + Δ``, with everything after the rule in one pass per block; with
+        ``donate`` the rule's new state and θ⁺ may be written over the old arrays."""
         if len(state) != len(parts):
             raise ValueError(f"chain of {len(parts)} transformations got a state of length {len(state)}")
         updates, new_states = grads, []
         for t, s in zip(parts[:head], state):
-            updates, s = t.update(updates, s, params, **extras)
+            updates, s = t.update(updates, s, params, **extras, **({"donate": True} if donate and t is rule else {}))
             new_states.append(s)
         lr_count = state[head].count
         new_states.append(CountState(count=lr_count + 1))
@@ -286,19 +287,19 @@ def compose(rule: GradientTransformation, options: Any,
         mode = {None: 0, "decoupled": 1, "fixed": 1, "proximal": 2}[style]
         keep = resolve_mask(decay_mask, len(updates))
         step_size = -float(schedule(lr_count))
-        new_params = [_apply_direction(p, u, step_size, c, mode if k else 0)
+        new_params = [_apply_direction(p, u, step_size, c, mode if k else 0, donate)
                       for p, u, k in zip(params, updates, keep)]
         return new_params, tuple(new_states)
 
     return GradientTransformation(reference.init, reference.update, step)
 
 
-def _apply_direction(p, u, step: float, c: float, mode: int):
+def _apply_direction(p, u, step: float, c: float, mode: int, donate: bool = False):
     """θ + Δ for one block, Δ = step·u then (mode 1) Δ − cθ or (mode 2) (Δ − cθ)/(1 + c): the tail of
     :func:`compose`'s chain and :func:`~amref.optim.base.apply_updates`."""
     kernel = block_kernel("apply_direction", p, u)
     if kernel is not None:  # the lines below in one pass
-        return kernel(p, u, step, c, mode)
+        return kernel(p, u, step, c, mode, into=(p,) if donate else ())
     d = step * u
     if mode == 1:
         d = _decoupled(d, p, c)
