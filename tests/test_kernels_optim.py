@@ -30,6 +30,10 @@ CASES = [
     ("momentum", {"lr": 0.1, "dampening": 0.3, "weight_decay": 0.1}),
     ("nesterov", {"lr": 0.1, "weight_decay": 0.1, "weight_decay_style": "proximal"}),
     ("sgd", {"lr": 0.1, "weight_decay": 0.1, "weight_decay_style": "decoupled"}),   # only the fused tail
+    ("adagrad", {"lr": 0.1, "initial_accumulator": 0.1, "weight_decay": 0.1}),
+    ("rmsprop", {"lr": 0.01}),
+    ("rmsprop", {"lr": 0.01, "centered": True, "momentum": 0.5, "eps": 1e-3, "weight_decay": 0.1}),
+    ("rmsprop", {"lr": 0.01, "momentum": 0.5}),
 ]
 SHAPES = [(7, 5), (7, 1), (3, 7), (3,)]
 STEPS = 7
@@ -107,7 +111,7 @@ def test_donated_arrays_are_written_over_and_others_left_alone():
 def test_a_kernel_is_chosen_only_where_it_applies():
     x32, x64 = np.zeros((4, 3), np.float32), np.zeros((4, 3))
     with use_jit(True):
-        for name in ("adam", "lion", "adan", "adabelief", "momentum", "apply_direction"):
+        for name in ("adam", "lion", "adan", "adabelief", "momentum", "adagrad", "rmsprop", "apply_direction"):
             assert block_kernel(name, x32, x32) is not None, name
         assert block_kernel("adam", x32, x64) is None          # mixed dtypes: the reference promotes
         assert block_kernel("adam", x32, x32[:, :1]) is None   # broadcasting: the reference

@@ -1,14 +1,16 @@
 """Numba kernels of the gradient optimizers: each rule's whole per-coordinate update in one pass.
 
 The array-API rules in :mod:`amref.optim` make one pass over memory per operation (Adam: twelve, each
-writing a new array). A kernel here reads each input once and writes each output once, **into new arrays**:
-the optimizer state is immutable (the driver keeps the previous state, a checkpoint or a callback may hold
-any state), so nothing is updated in place. Writing fresh outputs moves as many bytes as an in-place update.
+writing a new array). A kernel here reads each input once and writes each output once. The rules call them
+per block through :func:`amref.optim.base.block_kernel` (NumPy, Numba installed, :func:`amref.kernels.use_jit`
+and :data:`amref.kernels.JIT_MIN_SIZE`), with the reference expression written beside the call.
 
-``into``: arrays the caller gives up (see ``donate`` in :func:`amref.optim.base.apply_step`); the new state
-is written over them, element by element after reading them, instead of into new arrays (the direction is
-always new). Measured on a 1000 × 1000 float32 Adam block, one thread: 0.31 ms in place, 0.55 ms into new
-arrays, which double the bytes the update keeps in cache.
+By default the outputs are new arrays: optimizer states are immutable (the driver keeps the previous state
+to return when a run diverges; checkpoints and callbacks may hold any state). ``into`` names arrays the
+caller gives up (``donate`` in :func:`amref.optim.base.apply_step`); the new state is then written over them,
+each element after it has been read (the direction is always new). Measured on a 1000 × 1000 float32 Adam
+block, one thread: 0.31 ms in place, 0.55 ms into new arrays, which double the bytes the update keeps in
+cache.
 
 Every kernel performs the same floating-point operations, in the same order and in the arrays' own precision
 (scalars are cast to the arrays' dtype first, as NumPy does with Python scalars), as the expression written
@@ -22,7 +24,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["adabelief", "adam", "adan", "apply_direction", "lion", "momentum"]
+__all__ = ["adabelief", "adagrad", "adam", "adan", "apply_direction", "lion", "momentum", "rmsprop"]
 
 _jit = numba.njit(parallel=True, cache=True, error_model="numpy")  # numpy: x/0 is inf/nan, no check
 
@@ -35,7 +37,7 @@ def _new(x, count: int, into: tuple = ()):
     """``count`` output arrays shaped like ``x``: the arrays of ``into`` first (donated ones, written over) where
     they are C-contiguous with ``x``'s shape and dtype, new ones for the rest."""
     def usable(a):
-        return a.flags.c_contiguous and a.shape == x.shape and a.dtype == x.dtype
+        return a is not None and a.flags.c_contiguous and a.shape == x.shape and a.dtype == x.dtype
 
     return tuple(into[k] if k < len(into) and usable(into[k]) else np.empty(x.shape, dtype=x.dtype)
                  for k in range(count))
@@ -172,6 +174,61 @@ def momentum(g, b, mu: float, dampening: float, nesterov: bool):
     _momentum(_flat(g), _flat(b), dt(mu), dt(1.0 - dampening), bool(nesterov), b_out.reshape(-1),
               u_out.reshape(-1))
     return b_out, u_out
+
+
+# ----------------------------------------------------------------------------- Adagrad
+@_jit
+def _adagrad(g, s, eps, s_out, u_out):
+    for i in numba.prange(g.size):
+        gi = g[i]
+        si = s[i] + gi * gi
+        s_out[i] = si
+        u_out[i] = gi / (np.sqrt(si) + eps)
+
+
+def adagrad(g, s, eps: float, into: tuple = ()):
+    """``(G′, u)`` of :func:`amref.optim.adagrad.scale_by_adagrad` for one block::
+
+        G′ = G + g·g;   u = g / (sqrt(G′) + eps)
+    """
+    out = _new(g, 2, into)
+    _adagrad(_flat(g), _flat(s), g.dtype.type(eps), *(o.reshape(-1) for o in out))
+    return out
+
+
+# ----------------------------------------------------------------------------- RMSprop
+@_jit
+def _rmsprop(g, v, m, b, alpha, a, eps, mu, centered, has_momentum, v_out, m_out, b_out, u_out):
+    for i in numba.prange(g.size):
+        gi = g[i]
+        vi = alpha * v[i] + a * gi * gi
+        v_out[i] = vi
+        variance = vi
+        if centered:
+            mi = alpha * m[i] + a * gi
+            m_out[i] = mi
+            variance = vi - mi * mi
+        d = gi / (np.sqrt(variance) + eps)
+        if has_momentum:
+            d = mu * b[i] + d
+            b_out[i] = d
+        u_out[i] = d
+
+
+def rmsprop(g, v, m, b, alpha: float, eps: float, momentum: float, centered: bool, into: tuple = ()):
+    """``(v′, m′, b′, u)`` of :func:`amref.optim.rmsprop.scale_by_rmsprop` for one block (m′ None unless
+    ``centered``, b′ None without momentum, and then u is b′)::
+
+        v′ = α·v + (1 − α)·g·g;   m′ = α·m + (1 − α)·g (centered)
+        d = g / (sqrt(v′ − m′·m′ if centered else v′) + eps);   b′ = momentum·b + d (momentum > 0); u = b′ or d
+    """
+    dt, has_momentum = g.dtype.type, momentum > 0
+    v_out, m_out, b_out = _new(g, 3, into)  # into = (v, m or None, b or None)
+    u_out = b_out if has_momentum else np.empty(g.shape, dtype=g.dtype)
+    _rmsprop(_flat(g), _flat(v), _flat(g if m is None else m), _flat(g if b is None else b), dt(alpha),
+             dt(1.0 - alpha), dt(eps), dt(momentum), bool(centered), has_momentum, v_out.reshape(-1),
+             m_out.reshape(-1), b_out.reshape(-1), u_out.reshape(-1))
+    return v_out, m_out if centered else None, b_out if has_momentum else None, u_out
 
 
 # ----------------------------------------------------------------------------- the tail of every rule

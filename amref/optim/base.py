@@ -19,12 +19,14 @@ This is optax's design without its machinery::
 * Step counters are Python ints in the state: bias corrections such as ``1 − β^t`` are then Python
   floats and never force a device synchronisation.
 
-Speed without giving up purity: states are never updated in place (the driver keeps the previous state to
-return when a run diverges, and callbacks and checkpoints may hold any state), so every update writes new
-arrays. On NumPy blocks of at least :data:`amref.kernels.JIT_MIN_SIZE` elements, Adam(W), Lion, Adan,
-AdaBelief and SGD momentum compute their new state and direction in one Numba pass
+Speed: on NumPy blocks of at least :data:`amref.kernels.JIT_MIN_SIZE` elements, Adam(W), Lion, Adan,
+AdaBelief, SGD momentum, RMSprop and Adagrad compute their new state and direction in one Numba pass
 (:mod:`amref.kernels.numba_optim`), and :func:`apply_step` applies the learning rate, the decoupled or
 proximal decay and ``θ + Δ`` in one more; the results are bit-identical to the array-API expressions.
+States stay immutable (the driver keeps the previous state to return when a run diverges; callbacks and
+checkpoints may hold any state): updates write new arrays unless the caller *donates* the old state and
+parameters (``apply_step(..., donate=True)``), which the training loop does from the second update of an
+epoch on.
 """
 
 from __future__ import annotations
