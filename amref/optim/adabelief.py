@@ -115,7 +115,7 @@ def scale_by_adabelief(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-16,
         for g, m, s in zip(grads, state.mu, state.belief):
             kernel = block_kernel("adabelief", g, m, s)
             if kernel is not None:  # the lines below in one pass
-                m, s, u = kernel(g, m, s, b1, b2, eps, form, scale, math.sqrt(c2), into=(m, s) if donate else ())
+                m, s, u = kernel(g, m, s, b1, b2, eps, form, scale, math.sqrt(c2), donate=donate)
             else:
                 m = b1 * m + (1.0 - b1) * g
                 s = b2 * s + (1.0 - b2) * (g - m) ** 2 + eps

@@ -82,7 +82,7 @@ def scale_by_adagrad(initial_accumulator: float = 0.0, eps: float = 1e-10) -> Gr
         for G, g in zip(state.sum_sq, grads):
             kernel = block_kernel("adagrad", g, G)
             if kernel is not None:  # the two lines below in one pass
-                G, u = kernel(g, G, eps, into=(G,) if donate else ())
+                G, u = kernel(g, G, eps, donate=donate)
             else:
                 G = G + g * g
                 u = g / (namespace(G).sqrt(G) + eps)

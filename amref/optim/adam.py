@@ -103,7 +103,7 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
         for m, v, g in zip(state.mu, state.nu, grads):
             kernel = block_kernel("adam", g, m, v)
             if kernel is not None:  # the three lines below in one pass
-                m, v, u = kernel(g, m, v, b1, b2, c1, c2, eps, into=(m, v) if donate else ())
+                m, v, u = kernel(g, m, v, b1, b2, c1, c2, eps, donate=donate)
             else:
                 m = b1 * m + (1.0 - b1) * g
                 v = b2 * v + (1.0 - b2) * g * g

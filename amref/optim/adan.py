@@ -103,7 +103,7 @@ def scale_by_adan(b1: float = 0.98, b2: float = 0.92, b3: float = 0.99, eps: flo
             kernel = block_kernel("adan", g, p, m, v, n)
             if kernel is not None:  # the five lines below in one pass
                 m, v, n, u = kernel(g, p, m, v, n, t == 1, b1, b2, b3, c1, c2, c3, eps,
-                                    into=(m, v, n) if donate else ())
+                                    donate=donate)
             else:
                 d = xp.zeros_like(g) if t == 1 else g - p
                 m = b1 * m + (1.0 - b1) * g

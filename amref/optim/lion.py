@@ -77,7 +77,7 @@ def scale_by_lion(b1: float = 0.9, b2: float = 0.99) -> GradientTransformation:
         for m, g in zip(state.mu, grads):
             kernel = block_kernel("lion", g, m)
             if kernel is not None:  # the two lines below in one pass
-                m, u = kernel(g, m, b1, b2, into=(m,) if donate else ())
+                m, u = kernel(g, m, b1, b2, donate=donate)
             else:
                 u = xp.sign(b1 * m + (1.0 - b1) * g)
                 m = b2 * m + (1.0 - b2) * g

@@ -100,7 +100,7 @@ def scale_by_rmsprop(alpha: float = 0.99, eps: float = 1e-8, momentum: float = 0
             b = state.buffer[i] if momentum > 0 else None
             kernel = block_kernel("rmsprop", g, v, *(x for x in (m, b) if x is not None))
             if kernel is not None:  # the lines below in one pass
-                v, m, b, u = kernel(g, v, m, b, alpha, eps, momentum, centered, into=(v, m, b) if donate else ())
+                v, m, b, u = kernel(g, v, m, b, alpha, eps, momentum, centered, donate=donate)
             else:
                 v = alpha * v + (1.0 - alpha) * g * g
                 variance = v

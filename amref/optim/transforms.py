@@ -299,7 +299,7 @@ def _apply_direction(p, u, step: float, c: float, mode: int, donate: bool = Fals
     :func:`compose`'s chain and :func:`~amref.optim.base.apply_updates`."""
     kernel = block_kernel("apply_direction", p, u)
     if kernel is not None:  # the lines below in one pass
-        return kernel(p, u, step, c, mode, into=(p,) if donate else ())
+        return kernel(p, u, step, c, mode, donate=donate)
     d = step * u
     if mode == 1:
         d = _decoupled(d, p, c)
