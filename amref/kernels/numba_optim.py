@@ -237,93 +237,52 @@ def momentum(g, b, mu: float, dampening: float, nesterov: bool):
     return b_out, u_out
 
 
-# ----------------------------------------------------------------------------- Adagrad
+# ----------------------------------------------------------------------------- RMSprop and Adagrad
 @_at
-def _adagrad_at(gi, si, eps):
-    si = si + gi * gi
-    return si, gi / (np.sqrt(si) + eps)
+def _squares_at(gi, vi, k):
+    keep, add, eps = k
+    vi = keep * vi + add * gi * gi
+    return vi, gi / (np.sqrt(vi) + eps)
 
 
 @_jit
-def _adagrad_new(g, s, eps, s_out, u_out):
+def _squares_new(g, v, k, v_out, u_out):
     for i in range(g.size):
-        s_out[i], u_out[i] = _adagrad_at(g[i], s[i], eps)
+        v_out[i], u_out[i] = _squares_at(g[i], v[i], k)
 
 
 @_jit
-def _adagrad_own(g, s, eps, u_out):
+def _squares_own(g, v, k, u_out):
     for i in range(g.size):
-        s[i], u_out[i] = _adagrad_at(g[i], s[i], eps)
+        v[i], u_out[i] = _squares_at(g[i], v[i], k)
+
+
+def _squares(g, v, keep: float, add: float, eps: float, donate: bool):
+    k, u = _consts(g, keep, add, eps), _new(g)
+    if donate and _own(g, v):
+        _squares_own(_flat(g), v.reshape(-1), k, u.reshape(-1))
+        return v, u
+    v_out = _new(g)
+    _squares_new(_flat(g), _flat(v), k, v_out.reshape(-1), u.reshape(-1))
+    return v_out, u
+
+
+def rmsprop(g, v, alpha: float, eps: float, donate: bool = False):
+    """``(v′, u)`` of :func:`amref.optim.rmsprop.scale_by_rmsprop` for one block, neither centered nor with
+    momentum (those variants keep the array-API expressions)::
+
+        v′ = α·v + (1 − α)·g·g;   u = g / (sqrt(v′) + eps)
+    """
+    return _squares(g, v, alpha, 1.0 - alpha, eps, donate)
 
 
 def adagrad(g, s, eps: float, donate: bool = False):
-    """``(G′, u)`` of :func:`amref.optim.adagrad.scale_by_adagrad` for one block::
+    """``(G′, u)`` of :func:`amref.optim.adagrad.scale_by_adagrad` for one block: RMSprop's kernel with both
+    coefficients 1 (exact: x·1 = x)::
 
         G′ = G + g·g;   u = g / (sqrt(G′) + eps)
     """
-    (e,), u = _consts(g, eps), _new(g)
-    if donate and _own(g, s):
-        _adagrad_own(_flat(g), s.reshape(-1), e, u.reshape(-1))
-        return s, u
-    s_out = _new(g)
-    _adagrad_new(_flat(g), _flat(s), e, s_out.reshape(-1), u.reshape(-1))
-    return s_out, u
-
-
-# ----------------------------------------------------------------------------- RMSprop
-@_at
-def _rmsprop_at(i, g, v, m, b, centered, has_momentum, k, v_dst, m_dst, b_dst, u_dst):
-    """Element i: reads g, v, m, b and writes v_dst, m_dst, b_dst, u_dst (the same arrays when donated)."""
-    alpha, a, eps, mu = k
-    gi = g[i]
-    vi = alpha * v[i] + a * gi * gi
-    v_dst[i] = vi
-    variance = vi
-    if centered:
-        mi = alpha * m[i] + a * gi
-        m_dst[i] = mi
-        variance = vi - mi * mi
-    d = gi / (np.sqrt(variance) + eps)
-    if has_momentum:
-        b_dst[i] = mu * b[i] + d
-    else:
-        u_dst[i] = d
-
-
-@_jit
-def _rmsprop_new(g, v, m, b, centered, has_momentum, k, v_out, m_out, b_out, u_out):
-    for i in range(g.size):
-        _rmsprop_at(i, g, v, m, b, centered, has_momentum, k, v_out, m_out, b_out, u_out)
-
-
-@_jit
-def _rmsprop_own(g, v, m, b, centered, has_momentum, k, u_out):
-    for i in range(g.size):
-        _rmsprop_at(i, g, v, m, b, centered, has_momentum, k, v, m, b, u_out)
-
-
-def rmsprop(g, v, m, b, alpha: float, eps: float, momentum: float, centered: bool, donate: bool = False):
-    """``(v′, m′, b′, u)`` of :func:`amref.optim.rmsprop.scale_by_rmsprop` for one block (m and m′ None unless
-    ``centered``; b and b′ None without momentum, and then u is b′)::
-
-        v′ = α·v + (1 − α)·g·g;   m′ = α·m + (1 − α)·g (centered)
-        d = g / (sqrt(v′ − m′·m′ if centered else v′) + eps);   b′ = momentum·b + d (momentum > 0); u = b′ or d
-    """
-    k, has_momentum = _consts(g, alpha, 1.0 - alpha, eps, momentum), momentum > 0
-    state = [x for x in (v, m, b) if x is not None]
-    dummy = np.empty(0, dtype=g.dtype)  # stands for an absent m or b (never read or written)
-    u = dummy if has_momentum else _new(g)
-    if donate and _own(g, *state):
-        _rmsprop_own(_flat(g), v.reshape(-1), dummy if m is None else m.reshape(-1),
-                     dummy if b is None else b.reshape(-1), bool(centered), has_momentum, k, u.reshape(-1))
-        return v, m, b, b if has_momentum else u
-    v_out = _new(g)
-    m_out = _new(g) if centered else dummy
-    b_out = _new(g) if has_momentum else dummy
-    _rmsprop_new(_flat(g), _flat(v), dummy if m is None else _flat(m), dummy if b is None else _flat(b),
-                 bool(centered), has_momentum, k, v_out.reshape(-1), m_out.reshape(-1), b_out.reshape(-1),
-                 u.reshape(-1))
-    return (v_out, m_out if centered else None, b_out if has_momentum else None, b_out if has_momentum else u)
+    return _squares(g, s, 1.0, 1.0, eps, donate)
 
 
 # ----------------------------------------------------------------------------- the tail of every rule

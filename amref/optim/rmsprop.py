@@ -98,9 +98,9 @@ def scale_by_rmsprop(alpha: float = 0.99, eps: float = 1e-8, momentum: float = 0
         for i, (g, v) in enumerate(zip(grads, state.sq_avg)):
             m = state.grad_avg[i] if centered else None
             b = state.buffer[i] if momentum > 0 else None
-            kernel = block_kernel("rmsprop", g, v, *(x for x in (m, b) if x is not None))
-            if kernel is not None:  # the lines below in one pass
-                v, m, b, u = kernel(g, v, m, b, alpha, eps, momentum, centered, donate=donate)
+            kernel = None if centered or momentum > 0 else block_kernel("rmsprop", g, v)
+            if kernel is not None:  # the lines below (plain RMSprop) in one pass
+                v, u = kernel(g, v, alpha, eps, donate=donate)
             else:
                 v = alpha * v + (1.0 - alpha) * g * g
                 variance = v
