@@ -76,7 +76,9 @@ def _adam_own(g, m, v, k, u_out):
 
 
 def adam(g, m, v, b1: float, b2: float, c1: float, c2: float, eps: float, donate: bool = False):
-    """``(m′, v′, u)`` of :func:`amref.optim.adam.scale_by_adam` for one block::
+    """``(m′, v′, u)`` of :func:`amref.optim.adam.scale_by_adam` for one block.
+
+    Per element::
 
         m′ = b1·m + (1 − b1)·g;   v′ = b2·v + (1 − b2)·g·g;   u = (m′/c1) / (sqrt(v′/c2) + eps)
     """
@@ -109,7 +111,9 @@ def _lion_own(g, m, k, u_out):
 
 
 def lion(g, m, b1: float, b2: float, donate: bool = False):
-    """``(m′, u)`` of :func:`amref.optim.lion.scale_by_lion` for one block::
+    """``(m′, u)`` of :func:`amref.optim.lion.scale_by_lion` for one block.
+
+    Per element::
 
         u = sign(b1·m + (1 − b1)·g);   m′ = b2·m + (1 − b2)·g
     """
@@ -151,7 +155,9 @@ def _adan_own(g, prev, m, v, n, first, k, u_out):
 
 def adan(g, prev, m, v, n, first: bool, b1: float, b2: float, b3: float, c1: float, c2: float, c3: float,
          eps: float, donate: bool = False):
-    """``(m′, v′, n′, u)`` of :func:`amref.optim.adan.scale_by_adan` for one block::
+    """``(m′, v′, n′, u)`` of :func:`amref.optim.adan.scale_by_adan` for one block.
+
+    Per element::
 
         d = 0 if first else g − prev
         m′ = b1·m + (1 − b1)·g;   v′ = b2·v + (1 − b2)·d;   n′ = b3·n + (1 − b3)·(g + b2·d)²
@@ -196,7 +202,9 @@ def _adabelief_own(g, m, s, form, k, u_out):
 
 def adabelief(g, m, s, b1: float, b2: float, eps: float, form: int, scale: float, root_c2: float,
               donate: bool = False):
-    """``(m′, s′, u)`` of :func:`amref.optim.adabelief.scale_by_adabelief` for one block::
+    """``(m′, s′, u)`` of :func:`amref.optim.adabelief.scale_by_adabelief` for one block.
+
+    Per element::
 
         m′ = b1·m + (1 − b1)·g;   s′ = b2·s + (1 − b2)·(g − m′)² + eps
         u = (m′/scale) / (sqrt(s′)/root_c2 + eps)     form 0 (no rectification; scale = c1)
@@ -226,7 +234,9 @@ def _momentum_new(g, b, k, nesterov, b_out, u_out):
 
 def momentum(g, b, mu: float, dampening: float, nesterov: bool):
     """``(b′, u)`` of :func:`amref.optim.sgd.scale_by_momentum` for one block after the first step (new arrays
-    only: the first step's buffer is the gradient itself)::
+    only: the first step's buffer is the gradient itself).
+
+    Per element::
 
         b′ = mu·b + (1 − dampening)·g;   u = g + mu·b′ (Nesterov) or b′
     """
@@ -269,7 +279,9 @@ def _squares(g, v, keep: float, add: float, eps: float, donate: bool):
 
 def rmsprop(g, v, alpha: float, eps: float, donate: bool = False):
     """``(v′, u)`` of :func:`amref.optim.rmsprop.scale_by_rmsprop` for one block, neither centered nor with
-    momentum (those variants keep the array-API expressions)::
+    momentum (those variants keep the array-API expressions).
+
+    Per element::
 
         v′ = α·v + (1 − α)·g·g;   u = g / (sqrt(v′) + eps)
     """
@@ -278,7 +290,9 @@ def rmsprop(g, v, alpha: float, eps: float, donate: bool = False):
 
 def adagrad(g, s, eps: float, donate: bool = False):
     """``(G′, u)`` of :func:`amref.optim.adagrad.scale_by_adagrad` for one block: RMSprop's kernel with both
-    coefficients 1 (exact: x·1 = x)::
+    coefficients 1 (exact: x·1 = x).
+
+    Per element::
 
         G′ = G + g·g;   u = g / (sqrt(G′) + eps)
     """
@@ -310,7 +324,9 @@ def _apply_own(p, u, mode, k):
 
 
 def apply_direction(p, u, step: float, c: float, mode: int, donate: bool = False):
-    """θ⁺ of :func:`amref.optim.transforms.compose`'s tail for one block, from the rule's direction ``u``::
+    """θ⁺ of :func:`amref.optim.transforms.compose`'s tail for one block, from the rule's direction ``u``.
+
+    Per element::
 
         d = step·u;   d = d − c·θ (mode ≥ 1: decoupled or fixed decay);   d = d/(1 + c) (mode 2: proximal)
         θ⁺ = θ + d

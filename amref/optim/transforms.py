@@ -12,9 +12,9 @@ An optimizer is assembled by :func:`compose` as ::
 
 so that θ + Δ is, for the proximal style, ``(θ − γ_t u)/(1 + γ_t λ)``. The optimizer also has a fused
 ``step`` (:func:`~amref.optim.base.apply_step`): the same chain up to the rule, then the learning rate,
-the decay and θ + Δ in one pass per block (:func:`amref.kernels.numba_optim.apply_direction`), bit-identical. The decay masks select the
-blocks that are decayed (by default the weights, not the biases). Only the optimizer's own rule lives
-in its module; these add-ons never appear there.
+the decay and θ + Δ in one pass per block (a Numba kernel where one applies), bit-identical. The decay
+masks select the blocks that are decayed (by default the weights, not the biases). Only the optimizer's
+own rule lives in its module; these add-ons never appear there.
 
 A **schedule** is a function ``γ(k)`` of the number k = 0, 1, … of updates already made (optax's
 convention), so the first update uses γ(0). With a constant schedule every form below is the same.
@@ -275,7 +275,8 @@ def compose(rule: GradientTransformation, options: Any,
             raise ValueError(f"chain of {len(parts)} transformations got a state of length {len(state)}")
         updates, new_states = grads, []
         for t, s in zip(parts[:head], state):
-            updates, s = t.update(updates, s, params, **extras, **({"donate": True} if donate and t is rule else {}))
+            own = {"donate": True} if donate and t is rule else {}  # only the rule writes over its state
+            updates, s = t.update(updates, s, params, **extras, **own)
             new_states.append(s)
         lr_count = state[head].count
         new_states.append(CountState(count=lr_count + 1))
