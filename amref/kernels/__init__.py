@@ -35,14 +35,15 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import importlib
 import importlib.util
 from types import ModuleType
 from typing import Any, Callable, Iterator
 
 from ..backend import is_numpy
 
-__all__ = ["JIT_MIN_SIZE", "jit_setting", "numba_available", "relu_prox", "tanh_prox", "use_jit", "use_numba",
-           "with_jit"]
+__all__ = ["JIT_MIN_SIZE", "jit_setting", "numba_available", "optim_kernel", "relu_prox", "tanh_prox", "use_jit",
+           "use_numba", "with_jit"]
 
 
 def numba_available() -> bool:
@@ -111,17 +112,15 @@ small arrays the kernel saves less than importing Numba and loading its cached c
 default ``amref train`` job, 100 × 1437, runs as fast without it). ``use_jit(True)`` always uses it."""
 
 
-def _kernel(name: str, xp: ModuleType, size: int | None) -> Callable | None:
-    """The Numba kernel ``name`` of :mod:`.numba_cpu` when :func:`use_jit` allows it for these arrays
-    (with the default setting not for fewer than :data:`JIT_MIN_SIZE` elements), else None."""
+def _kernel(name: str, xp: ModuleType, size: int | None, module: str = "numba_cpu") -> Callable | None:
+    """The Numba kernel ``name`` of :mod:`.numba_cpu` (or of ``module``) when :func:`use_jit` allows it for
+    these arrays (with the default setting not for fewer than :data:`JIT_MIN_SIZE` elements), else None."""
     jit = jit_setting()
     if not use_numba(xp, jit):
         return None
     if jit is None and size is not None and size < JIT_MIN_SIZE:
         return None
-    from . import numba_cpu
-
-    return getattr(numba_cpu, name)
+    return getattr(importlib.import_module(f".{module}", __package__), name)
 
 
 def relu_prox(xp: ModuleType, size: int | None = None) -> Callable | None:
@@ -134,3 +133,9 @@ def tanh_prox(xp: ModuleType, size: int | None = None) -> Callable | None:
     """Numba tanh-prox kernel ``(c, a, A, B, steps) -> z`` (:func:`amref.activations.smooth_prox`), or None
     (per :func:`use_jit`; with the default setting also for fewer than :data:`JIT_MIN_SIZE` elements)."""
     return _kernel("tanh_prox", xp, size)
+
+
+def optim_kernel(name: str, xp: ModuleType, size: int | None = None) -> Callable | None:
+    """The optimizer kernel ``name`` of :mod:`.numba_optim` (one rule's update in one pass), or None (per
+    :func:`use_jit`; with the default setting also for fewer than :data:`JIT_MIN_SIZE` elements)."""
+    return _kernel(name, xp, size, module="numba_optim")
