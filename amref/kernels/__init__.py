@@ -43,6 +43,7 @@ from ..backend import is_numpy
 
 __all__ = ["JIT_MIN_SIZE", "jit_setting", "numba_available", "relu_prox", "tanh_prox", "use_jit", "use_numba",
            "with_jit"]
+__all__ += ["FUSED", "fused"]  # mDLAM / pdADMM kernels (end of this module)
 
 
 def numba_available() -> bool:
@@ -134,3 +135,30 @@ def tanh_prox(xp: ModuleType, size: int | None = None) -> Callable | None:
     """Numba tanh-prox kernel ``(c, a, A, B, steps) -> z`` (:func:`amref.activations.smooth_prox`), or None
     (per :func:`use_jit`; with the default setting also for fewer than :data:`JIT_MIN_SIZE` elements)."""
     return _kernel("tanh_prox", xp, size)
+
+
+# ----------------------------------------------------------------------------- mDLAM, pdADMM, pdADMM-G-Q
+FUSED = ("band_clip", "band_trial", "grid_trial", "pdadmm_dual", "pdadmm_p_grad", "project_uniform", "sq_dist",
+         "sub_div")
+"""The fused elementwise kernels of :mod:`.numba_cpu` for mDLAM and pdADMM(-G, -G-Q) (each documents the
+array-API expression it replaces; ``tests/test_kernels.py`` checks they agree). They remove temporaries:
+at N = 10,000 every 1000 × N float32 temporary is a fresh 40 MB allocation that the operating system
+maps and zeroes page by page, which costs as much as the arithmetic on it. Their arrays are bit for bit
+the reference's; their sums (‖·‖²) are added in another order and can differ in the last bits."""
+
+
+def fused(name: str, *arrays: Any) -> Callable | None:
+    """The fused kernel ``name`` (one of :data:`FUSED`) for these arrays, or None when the array-API
+    expression should run: not NumPy, :func:`use_jit` says no, fewer than :data:`JIT_MIN_SIZE` elements
+    with the default setting, or arrays that are not 2-D of one shape and one floating dtype."""
+    if name not in FUSED:
+        raise ValueError(f"unknown fused kernel {name!r}; known: {', '.join(FUSED)}")
+    first = arrays[0]
+    if not all(getattr(x, "ndim", 0) == 2 and x.shape == first.shape and x.dtype == first.dtype for x in arrays):
+        return None
+    from ..backend import namespace
+
+    xp = namespace(*arrays)
+    if not (is_numpy(xp) and xp.isdtype(first.dtype, "real floating")):
+        return None
+    return _kernel(name, xp, first.shape[0] * first.shape[1])
