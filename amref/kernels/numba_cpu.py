@@ -152,9 +152,9 @@ def _sub_div(x, g, t, out):
             out[i, j] = x[i, j] - g[i, j] / t
 
 
-def sub_div(x, g, t):
-    """``x - g / t`` (a prox-linear step X − G/θ, or m − G a/θ) in one pass."""
-    out = np.empty_like(x)
+def sub_div(x, g, t, out=None):
+    """``x - g / t`` (a prox-linear step X − G/θ, or m − G a/θ) in one pass; ``out`` may be ``g`` itself."""
+    out = np.empty_like(x) if out is None else out
     _sub_div(x, g, x.dtype.type(t), out)
     return out
 

@@ -339,7 +339,8 @@ def update_a(a, a_prev_iter, z_cur, W_next, b_next, z_next, m_next, omega, eps, 
             cand, d, dd = trial(a0, T, tau)
             Wd = W_next @ d
             if rho * sum_of_squares(Wd) <= tau * dd:
-                return cand, m0 + Wd, True
+                Wd += m0  # m0 + Wd, in place on the new product
+                return cand, Wd, True
             tau *= options.backtrack_factor
         return a0, m0, False
 

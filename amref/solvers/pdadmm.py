@@ -369,7 +369,8 @@ def _quantized_p_step(p, g, W, m, rho, nu, options):
             cand, d, dd = kernel(p, g, tau, levels_like(grid, p), grid.start, grid.step)
         Wd = W @ d
         if nu * sum_of_squares(Wd) + rho * dd <= tau * dd:
-            return cand, m + Wd, tau
+            Wd += m  # m + Wd, in place on the new product
+            return cand, Wd, tau
         tau *= options.backtrack_factor
     cand = project(p, options.levels)
     return cand, m + W @ (cand - p), tau
