@@ -29,6 +29,12 @@ softmax-CE value + grad     10 × 55000 f32    2.6 ms      15.8 ms      **droppe
                                                                        faster than Numba's, even with fastmath
 softmax-CE value + grad     10 × 55000 f64    16.3 ms     13.8 ms      dropped (1.2×, not worth a second path)
 ==========================  ================  =========  ===========  =========================================
+
+The fused elementwise kernels of mDLAM and pdADMM(-G, -G-Q) (:func:`fused`, end of this module) are kept
+for what they do to a whole iteration at N = 10,000 (``docs/guides/benchmarks.md``, "Fused kernels").
+
+GPU: there are no CuPy kernels. On CuPy every operation runs the array-API reference (correct on every
+backend); fused GPU kernels, and figures for them, wait for a machine with a GPU to write and test them on.
 """
 
 from __future__ import annotations

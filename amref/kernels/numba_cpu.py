@@ -124,6 +124,8 @@ def relu_prox(m, a, alpha, beta, z_prev, delta, compare_full):
 # and in the arrays' dtype (scalars are cast to it first, as NumPy does with a Python float), so the arrays
 # are bit for bit the reference's. The sums are accumulated in float64 per row and then added over rows:
 # another order than ``einsum``'s, so a sum can differ from the reference in its last bits.
+__all__ += ["band_clip", "band_trial", "grid_trial", "pdadmm_dual", "pdadmm_p_grad", "project_uniform", "sq_dist",
+            "sub_div"]
 
 
 @numba.njit(parallel=True, cache=True)
@@ -182,6 +184,15 @@ def band_clip(m, a, eps, tol):
     return out
 
 
+@numba.njit(inline="always")
+def _store_trial(cand, d, i, j, v, x0):
+    """cand[i, j] = v, d[i, j] = v − x0; returns d[i, j]² in float64 (for ‖d‖²)."""
+    cand[i, j] = v
+    dij = v - x0
+    d[i, j] = dij
+    return np.float64(dij) * np.float64(dij)
+
+
 @numba.njit(parallel=True, cache=True)
 def _band_trial(a0, T, nrho, t, z, c, cand, d):
     total = 0.0
@@ -198,10 +209,7 @@ def _band_trial(a0, T, nrho, t, z, c, cand, d):
                 x = lo
             if x > hi:
                 x = hi
-            cand[i, j] = x
-            dij = x - a0[i, j]
-            d[i, j] = dij
-            s += np.float64(dij) * np.float64(dij)
+            s += _store_trial(cand, d, i, j, x, a0[i, j])
         total += s
     return total
 
@@ -309,10 +317,7 @@ def _grid_trial(p, g, t, lv, start, step, top, cand, d):
         s = 0.0
         for j in range(cols):
             v = _nearest_level(p[i, j] - g[i, j] / t, lv, start, step, top)
-            cand[i, j] = v
-            dij = v - p[i, j]
-            d[i, j] = dij
-            s += np.float64(dij) * np.float64(dij)
+            s += _store_trial(cand, d, i, j, v, p[i, j])
         total += s
     return total
 
