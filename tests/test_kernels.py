@@ -130,6 +130,10 @@ def test_fused_elementwise_kernels_are_bit_for_bit_the_expressions(rng, dtype):
     np.testing.assert_array_equal(got[0], cand)
     np.testing.assert_array_equal(got[1], cand - x)
     np.testing.assert_allclose(got[2], np.sum((cand - x).astype(np.float64) ** 2), **sum_tol)
+    buffers = (np.full_like(x, np.nan), np.full_like(x, np.nan))  # a rejected trial's arrays, overwritten
+    again = numba_cpu.band_trial(x, T, rho, t, z, eps, tol, out=buffers)
+    assert again[0] is buffers[0] and again[1] is buffers[1] and again[2] == got[2]
+    np.testing.assert_array_equal(again[0], cand)
     np.testing.assert_array_equal(numba_cpu.pdadmm_p_grad(T, u, p, q, nu, rho), -nu * T + u + rho * (p - q))
     for relu, f in ((True, np.maximum(z, 0.0)), (False, np.tanh(z))):
         q_new, u_new = numba_cpu.pdadmm_dual(p, u, z if relu else f, rho, nu, relu)
@@ -169,6 +173,9 @@ def test_grid_kernels_pick_the_nearest_level(rng, dtype, grid_name):
         ref = project(x - g / 0.8, grid)
     np.testing.assert_array_equal(cand, ref)
     np.testing.assert_array_equal(d, ref - x)
+    again = numba_cpu.grid_trial(x, g, 0.8, levels_like(grid, x), grid.start, grid.step, out=(d, cand))
+    np.testing.assert_array_equal(again[0], ref)  # written into the buffers given
+    np.testing.assert_array_equal(again[1], ref - x)
     np.testing.assert_allclose(dd, np.sum((ref - x).astype(np.float64) ** 2), rtol=1e-5)
 
 

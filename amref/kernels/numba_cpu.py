@@ -214,17 +214,17 @@ def _band_trial(a0, T, nrho, t, z, c, cand, d):
     return total
 
 
-def band_trial(a0, T, rho, t, z, eps, tol):
+def band_trial(a0, T, rho, t, z, eps, tol, out=None):
     """One trial of mDLAM's projected ReLU a-step (:func:`amref.solvers.mdlam.update_a`)::
 
         g = -rho * T                     # T = W_{l+1}ᵀ(z_{l+1} − m_{l+1})
         fz = maximum(z, 0);  lo, hi = fz - (eps - tol), fz + (eps - tol)
         cand = clip(a0 - g / t, lo, hi);  d = cand - a0;  dd = sum_of_squares(d)
 
-    Returns ``(cand, d, dd)``.
+    Returns ``(cand, d, dd)``, written into ``out = (cand, d)`` when given (a rejected trial's buffers).
     """
     dt = a0.dtype.type
-    cand, d = np.empty_like(a0), np.empty_like(a0)
+    cand, d = (np.empty_like(a0), np.empty_like(a0)) if out is None else out
     dd = _band_trial(a0, T, dt(-rho), dt(t), z, dt(eps - tol), cand, d)
     return cand, d, float(dd)
 
@@ -322,14 +322,14 @@ def _grid_trial(p, g, t, lv, start, step, top, cand, d):
     return total
 
 
-def grid_trial(p, g, t, lv, start, step):
+def grid_trial(p, g, t, lv, start, step, out=None):
     """One trial of pdADMM-G-Q's quantized p-step on a uniform grid (:func:`amref.solvers.pdadmm.update_p`)::
 
         cand = project(p - g / t, grid);  d = cand - p;  dd = sum_of_squares(d)
 
-    Returns ``(cand, d, dd)``.
+    Returns ``(cand, d, dd)``, written into ``out = (cand, d)`` when given (a rejected trial's buffers).
     """
     dt = p.dtype.type
-    cand, d = np.empty_like(p), np.empty_like(p)
+    cand, d = (np.empty_like(p), np.empty_like(p)) if out is None else out
     dd = _grid_trial(p, g, dt(t), lv, dt(start), dt(step), lv.shape[0] - 2, cand, d)
     return cand, d, float(dd)

@@ -324,24 +324,26 @@ def update_a(a, a_prev_iter, z_cur, W_next, b_next, z_next, m_next, omega, eps, 
     def local(mx):
         return 0.5 * rho * _sq_dist(z_next, mx)
 
-    def trial(a0, T, tau):
-        """(candidate, d, ‖d‖²) for this τ; the fused kernel computes the same arrays in one pass."""
+    def trial(a0, T, tau, buffers):
+        """(candidate, d, ‖d‖²) for this τ; the fused kernel computes the same arrays in one pass, into the
+        rejected trial's ``buffers`` when there was one."""
         if kernel is not None:
-            return kernel(a0, T, rho, tau, z_cur, eps, options.band_tol)
+            return kernel(a0, T, rho, tau, z_cur, eps, options.band_tol, out=buffers)
         cand = xp.clip(a0 - (-rho * T) / tau, lo, hi)
         d = cand - a0
         return cand, d, sum_of_squares(d)
 
     def projected_step(a0, m0):
         T = W_next.T @ (z_next - m0)  # g = −ρ T
-        tau = tau0
+        tau, buffers = tau0, None
         for _ in range(cap + 1):
-            cand, d, dd = trial(a0, T, tau)
+            cand, d, dd = trial(a0, T, tau, buffers)
             Wd = W_next @ d
             if rho * sum_of_squares(Wd) <= tau * dd:
                 Wd += m0  # m0 + Wd, in place on the new product
                 return cand, Wd, True
             tau *= options.backtrack_factor
+            buffers = (cand, d)  # rejected: the next trial overwrites them
         return a0, m0, False
 
     if omega != 0.0:

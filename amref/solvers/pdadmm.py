@@ -359,14 +359,15 @@ def _quantized_p_step(p, g, W, m, rho, nu, options):
     cap = options.search_cap if options.max_doublings is None else options.max_doublings
     grid = options.levels
     kernel = kernels.fused("grid_trial", p, g) if grid.kind == "uniform" and grid.count > 1 else None
-    tau = options.p_step0
+    tau, buffers = options.p_step0, None
     for _ in range(cap + 1):
         if kernel is None:
             cand = project(p - g / tau, grid)
             d = cand - p
             dd = sum_of_squares(d)
-        else:  # the same three in one pass
-            cand, d, dd = kernel(p, g, tau, levels_like(grid, p), grid.start, grid.step)
+        else:  # the same three in one pass (into the rejected trial's arrays, when there was one)
+            cand, d, dd = kernel(p, g, tau, levels_like(grid, p), grid.start, grid.step, out=buffers)
+            buffers = (cand, d)
         Wd = W @ d
         if nu * sum_of_squares(Wd) + rho * dd <= tau * dd:
             Wd += m  # m + Wd, in place on the new product
