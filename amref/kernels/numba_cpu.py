@@ -177,6 +177,8 @@ def band_clip(m, a, eps, tol):
 
         upper = a + (eps - tol);  lower = where(a - eps > tol, a - (eps - tol), -inf)
         maximum(minimum(m, upper), lower)
+
+    in one pass and one array.
     """
     dt = m.dtype.type
     out = np.empty_like(m)
@@ -241,6 +243,8 @@ def pdadmm_p_grad(T, u, p, q, nu, rho):
     """pdADMM's p-gradient (:func:`amref.solvers.pdadmm.update_p`)::
 
         -nu * T + u + rho * (p - q)      # T = W_lᵀ(z_l − m_l), u = u_{l−1}, q = q_{l−1}
+
+    in one pass and one array.
     """
     dt = T.dtype.type
     out = np.empty_like(T)
