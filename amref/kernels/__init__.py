@@ -29,6 +29,12 @@ softmax-CE value + grad     10 × 55000 f32    2.6 ms      15.8 ms      **droppe
                                                                        faster than Numba's, even with fastmath
 softmax-CE value + grad     10 × 55000 f64    16.3 ms     13.8 ms      dropped (1.2×, not worth a second path)
 ==========================  ================  =========  ===========  =========================================
+
+The fused elementwise kernels of mDLAM and pdADMM(-G, -G-Q) (:func:`fused`, end of this module) are kept
+for what they do to a whole iteration at N = 10,000 (``docs/guides/benchmarks.md``, "Fused kernels").
+
+GPU: there are no CuPy kernels. On CuPy every operation runs the array-API reference (correct on every
+backend); fused GPU kernels, and figures for them, wait for a machine with a GPU to write and test them on.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from ..backend import is_numpy
 
 __all__ = ["JIT_MIN_SIZE", "jit_setting", "numba_available", "optim_kernel", "relu_prox", "tanh_prox", "use_jit",
            "use_numba", "with_jit"]
+__all__ += ["FUSED", "fused"]  # mDLAM / pdADMM kernels (end of this module)
 
 
 def numba_available() -> bool:
@@ -139,3 +146,30 @@ def optim_kernel(name: str, xp: ModuleType, size: int | None = None) -> Callable
     """The optimizer kernel ``name`` of :mod:`.numba_optim` (one rule's update in one pass), or None (per
     :func:`use_jit`; with the default setting also for fewer than :data:`JIT_MIN_SIZE` elements)."""
     return _kernel(name, xp, size, module="numba_optim")
+
+
+# ----------------------------------------------------------------------------- mDLAM, pdADMM, pdADMM-G-Q
+FUSED = ("band_clip", "band_trial", "grid_trial", "pdadmm_dual", "pdadmm_p_grad", "project_uniform", "sq_dist",
+         "sub_div")
+"""The fused elementwise kernels of :mod:`.numba_cpu` for mDLAM and pdADMM(-G, -G-Q) (each documents the
+array-API expression it replaces; ``tests/test_kernels.py`` checks they agree). They remove temporaries:
+at N = 10,000 every 1000 × N float32 temporary is a fresh 40 MB allocation that the operating system
+maps and zeroes page by page, which costs as much as the arithmetic on it. Their arrays are bit for bit
+the reference's; their sums (‖·‖²) are added in another order and can differ in the last bits."""
+
+
+def fused(name: str, *arrays: Any) -> Callable | None:
+    """The fused kernel ``name`` (one of :data:`FUSED`) for these arrays, or None when the array-API
+    expression should run: not NumPy, :func:`use_jit` says no, fewer than :data:`JIT_MIN_SIZE` elements
+    with the default setting, or arrays that are not 2-D of one shape and one floating dtype."""
+    if name not in FUSED:
+        raise ValueError(f"unknown fused kernel {name!r}; known: {', '.join(FUSED)}")
+    first = arrays[0]
+    if not all(getattr(x, "ndim", 0) == 2 and x.shape == first.shape and x.dtype == first.dtype for x in arrays):
+        return None
+    from ..backend import namespace
+
+    xp = namespace(*arrays)
+    if not (is_numpy(xp) and xp.isdtype(first.dtype, "real floating")):
+        return None
+    return _kernel(name, xp, first.shape[0] * first.shape[1])

@@ -206,7 +206,7 @@ def linearized_weight_step(
     theta, ok = doubling_step(t0, weight * sum_of_squares(Ga) + decay * GG, GG, factor, max_doublings)
     if not ok:
         return W, m, theta
-    return W - G / theta, m - Ga / theta, theta
+    return _sub_div(W, G, theta), _sub_div(m, Ga, theta, reuse=True), theta
 
 
 def linearized_input_step(
@@ -233,7 +233,16 @@ def linearized_input_step(
     tau, ok = doubling_step(t0, weight * sum_of_squares(Wg) + shift * gg, gg, factor, max_doublings)
     if not ok:
         return x, m, tau
-    return x - g / tau, m - Wg / tau, tau
+    return _sub_div(x, g, tau), _sub_div(m, Wg, tau, reuse=True), tau
+
+
+def _sub_div(x: Array, g: Array, t: float, reuse: bool = False) -> Array:
+    """``x − g/t``; for large NumPy arrays the fused kernel (:data:`amref.kernels.FUSED`, same bits), which
+    with ``reuse`` (g is a temporary of the caller's) writes into g instead of a new array."""
+    kernel = kernels.fused("sub_div", x, g)
+    if kernel is None:
+        return x - g / t
+    return kernel(x, g, t, out=g if reuse else None)
 
 
 def bias_step(b: Array, m: Array, target: Array, rule: str = "exact") -> tuple[Array, Array]:
