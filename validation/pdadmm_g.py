@@ -25,6 +25,9 @@ Also prints the bytes the boundary arrays need per iteration in float64, float32
 The matching protocol is ``pdadmm-g-tables`` (``amref reproduce pdadmm-g-tables [--quick]``): the same runs
 with the same stage options and hand-over (a test checks its stages against :func:`code_stages`); this
 script keeps the ``--handover weights``, ``--mu5`` and ``--paper-features`` experiments and the bytes table.
+``--q-deep-tol literal|both`` picks the reading of the -G-Q 10-layer ρ windows (the committed script has no
+tolerance on the earlier comparison; ``both``: 0.001 on both, the protocol's ``pdadmm-g-q-tol``);
+``--trace K`` prints ρ, the training loss and the test accuracy every K iterations; ``--dtype float32``.
 
 Usage::
 
@@ -100,11 +103,21 @@ def paper_stages(dataset: str, width: int, iterations: int, handover: str = "sta
             Stage(10, iterations, opts, output_init="identity", handover=handover)]
 
 
-def run(data, width: int, stages: list[Stage], solver: str, seed: int) -> dict:
+def run(data, width: int, stages: list[Stage], solver: str, seed: int, trace: int = 0) -> dict:
     train_only = dataclasses.replace(data, x_test=None, y_test=None, x_val=None, y_val=None)
     problem = amref.MLP((data.n_features,) + (width,) * 9 + (data.n_classes,))
     t0 = time.perf_counter()
-    r = train_greedy(amref.get_solver(solver), problem, train_only, stages=stages, seed=seed)
+
+    def show(info):  # --trace K: ρ, training loss and test accuracy every K iterations and at each stage's end
+        depth = len(info.params) // 2
+        last = next(s.iterations for s in stages if s.depth == depth)
+        if trace and (info.iteration % trace == 0 or info.iteration == last):
+            net = amref.MLP((data.n_features,) + (width,) * (depth - 1) + (data.n_classes,))
+            test = net.evaluate(info.params, data.x_test, data.y_test)[1]
+            print(f"    {depth} layers, iteration {info.iteration}: rho {info.row['rho']:.0e}, "
+                  f"train loss {info.row.get('train_loss', float('nan')):.4f}, test {test:.3f}", flush=True)
+
+    r = train_greedy(amref.get_solver(solver), problem, train_only, stages=stages, seed=seed, callback=show)
     test = problem.evaluate(r.params, data.x_test, data.y_test)[1]
     off = r.history.get("off_grid")
     print(f"  run: width {width}, seed {seed}, {solver}: test {test:.3f} ({time.perf_counter() - t0:.0f} s)", flush=True)
@@ -126,6 +139,8 @@ def main(argv=None) -> int:
     ap.add_argument("--q-deep-tol", default="literal", choices=tuple(Q_DEEP_TOL),
                     help="-G-Q 10-layer windows: no tolerance on the earlier comparison (literal, the committed "
                          "script) or 0.001 on both (both)")
+    ap.add_argument("--trace", type=int, default=0, help="print ρ, loss and test accuracy every TRACE iterations")
+    ap.add_argument("--dtype", default="float64", choices=("float64", "float32"))
     ap.add_argument("--out", default=None, help="output folder name under validation/out/")
     add_data_options(ap)
     args = ap.parse_args(argv)
@@ -148,7 +163,7 @@ def main(argv=None) -> int:
     table, records = [], []
     cora_shape = None
     for name in args.datasets.split(","):
-        data = load(name, args, hops=hops, order=order)
+        data = load(name, args, hops=hops, order=order, dtype=args.dtype)
         if name == "cora":
             cora_shape = (data.n_features, data.n_classes, data.n_train)
         for width in widths:
@@ -160,7 +175,7 @@ def main(argv=None) -> int:
                 else:
                     stages = code_stages(name, {"G code": "G", "G-Q code": "G-Q"}.get(kind, kind), iterations,
                                          args.handover, args.mu5, args.q_deep_tol)
-                runs = [run(data, width, stages, solver, s) for s in (seeds if kind != "G paper" else seeds[:1])]
+                runs = [run(data, width, stages, solver, s, args.trace) for s in (seeds if kind != "G paper" else seeds[:1])]
                 acc = np.array([r["test"] for r in runs])
                 pm, ps = PAPER[(name, width, short)]
                 ours = f"{acc.mean():.3f}±{acc.std():.3f}" if len(runs) > 1 else f"{acc.mean():.3f}"
