@@ -442,6 +442,17 @@ def test_q_deep_stage_windows_equal_the_codes_loop():
     assert got[19] == 1e-4 and max(got[:50]) == pytest.approx(0.01) and got[-1] == pytest.approx(1e-3)
 
 
+@pytest.mark.parametrize("tol_first, fires", [(0.0, False), (None, True)])
+def test_q_deep_windows_on_a_loss_that_keeps_falling(tol_first, fires):
+    # a Cora-like 10-layer -G-Q loss: it falls by 5e-3 per iteration, then by 2e-4; it never rises
+    losses = list(2.0 - 5e-3 * np.arange(60)) + list(1.7 - 2e-4 * np.arange(1, 41))
+    opts = PdADMMGQOptions.released_code(rho=1e-4, stage="deep", cost_tol_first=tol_first)
+    got = _schedule(losses, opts, 1e-4)
+    assert got == pytest.approx(_literal_code_schedule(losses, 1e-4, tol_first=tol_first, windows=True))
+    # the committed script (no tolerance on c_{i-1} > c_{i-2}) never raises ρ; 0.001 on both does, to 1e-3
+    assert (max(got) == pytest.approx(1e-3)) is fires and (max(got) == 1e-4) is not fires
+
+
 def test_rho_windows_are_validated():
     with pytest.raises(ValueError, match="rho_windows"):
         PdADMMOptions(rho_windows=((5, 3, 0.1),))

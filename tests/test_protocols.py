@@ -262,17 +262,19 @@ def test_stages_carry_the_codes_per_stage_and_per_dataset_options():
     assert build.stages_for(delta)[0].options.levels == amref.quantize.PAPER_LEVELS
 
 
-@pytest.mark.parametrize("variant", ["pdadmm-g-q", "pdadmm-g-q-paper-delta"])
+@pytest.mark.parametrize("variant", ["pdadmm-g-q", "pdadmm-g-q-tol", "pdadmm-g-q-paper-delta"])
 @pytest.mark.parametrize("dataset", ["cora", "citeseer"])
 def test_the_g_q_stages_follow_the_scripts_stage_rules(dataset, variant):
     from amref.solvers.pdadmm_g import PdADMMGQOptions
 
     run = protocols.select(protocols.load("pdadmm-g-tables"), dataset=dataset, variant=variant)
     extra = {"quantize": "p", "levels": amref.quantize.PAPER_LEVELS} if variant.endswith("paper-delta") else {}
+    deep = {"cost_tol_first": None} if variant.endswith("-tol") else {}  # 0.001 on both comparisons
     rho10 = 1e-4 if dataset == "cora" else 1e-3
+    mu5 = 0.01 if dataset == "cora" else 0.1  # the -G-Q 5-layer script's own μ
     want = [PdADMMGQOptions.released_code(rho=1e-5, weight_decay=10.0, stage="shallow", zl_init="zeros", **extra),
-            PdADMMGQOptions.released_code(rho=1e-5, weight_decay=0.01, stage="middle", zl_init="zeros", **extra),
-            PdADMMGQOptions.released_code(rho=rho10, weight_decay=0.01, stage="deep", **extra)]
+            PdADMMGQOptions.released_code(rho=1e-5, weight_decay=mu5, stage="middle", zl_init="zeros", **extra),
+            PdADMMGQOptions.released_code(rho=rho10, weight_decay=0.01, stage="deep", **extra, **deep)]
     for got, ref in zip(build.stages_for(run), want):
         # TOML has no None: cost_tol_first = cost_tol stands for None (the same test)
         first = ref.cost_tol if ref.cost_tol_first is None else ref.cost_tol_first

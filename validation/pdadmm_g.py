@@ -6,7 +6,8 @@ mean ± std over the code's seeds 0, 100, 200, 300, 400, test accuracy after the
 
 The tables' numbers come from the released code, whose protocol differs from the paper's text: ρ grows
 from small starting values by a cost-triggered schedule up to 1 and every W-block carries a weight
-decay μ (2-layer stage ρ₀ = 1e-5, μ = 10; 5-layer ρ₀ = 1e-5, μ = 1 on Cora, 0.1 on Citeseer (-G-Q: 0.01),
+decay μ (2-layer stage ρ₀ = 1e-5, μ = 10; 5-layer ρ₀ = 1e-5, μ = 1 on Cora, 0.1 on Citeseer (-G-Q: 0.01 on
+Cora, 0.1 on Citeseer),
 10 iterations for -G; 10-layer ρ₀ = 1e-4 (Cora) / 1e-3 (Citeseer), μ = 0.01; the -G-Q scripts' stage
 rules for ρ, ``CODE_Q_STAGE_RULES``). Between stages the kept layers' p, z, q are carried over
 (``--handover state``, the codes' protocol); ``--handover weights`` rebuilds them by a forward pass of the
@@ -24,6 +25,9 @@ Also prints the bytes the boundary arrays need per iteration in float64, float32
 The matching protocol is ``pdadmm-g-tables`` (``amref reproduce pdadmm-g-tables [--quick]``): the same runs
 with the same stage options and hand-over (a test checks its stages against :func:`code_stages`); this
 script keeps the ``--handover weights``, ``--mu5`` and ``--paper-features`` experiments and the bytes table.
+``--q-deep-tol literal|both`` picks the reading of the -G-Q 10-layer ρ windows (the committed script has no
+tolerance on the earlier comparison; ``both``: 0.001 on both, the protocol's ``pdadmm-g-q-tol``);
+``--trace K`` prints ρ, the training loss and the test accuracy every K iterations; ``--dtype float32``.
 
 Usage::
 
@@ -59,16 +63,22 @@ PAPER = {
 # Tables V / VI: ρ = ν of the paper's text
 PAPER_RHO = {("cora", 100): 1e-4, ("citeseer", 100): 1e-4, ("cora", 500): 1e-4, ("citeseer", 500): 1e-3}
 CODE_RHO_10 = {"cora": 1e-4, "citeseer": 1e-3}
-# weight decay μ of the 2-, 5- and 10-layer stages of the -G scripts (the -G-Q scripts: 5-layer 0.01)
+# weight decay μ of the 2-, 5- and 10-layer stages of the -G scripts
 CODE_MU = {"cora": (10.0, 1.0, 0.01), "citeseer": (10.0, 0.1, 0.01)}
+# the -G-Q 5-layer script's μ (its 2- and 10-layer μ are the -G ones)
+CODE_Q_MU5 = {"cora": 0.01, "citeseer": 0.1}
+# tolerance of the earlier comparison c_{i-1} > c_{i-2} - tol in the -G-Q 10-layer windows: "literal" (the
+# committed script: none) or "both" (0.001 on both comparisons, as every other script and the first release)
+Q_DEEP_TOL = {"literal": 0.0, "both": None}
 
 
 def code_stages(dataset: str, kind: str, iterations: int, handover: str = "state",
-                mu5: float | None = None) -> list[Stage]:
-    """The released code's three stages (see the module docstring); ``mu5`` overrides the 5-layer μ."""
+                mu5: float | None = None, q_deep_tol: str = "literal") -> list[Stage]:
+    """The released code's three stages (see the module docstring); ``mu5`` overrides the 5-layer μ,
+    ``q_deep_tol`` picks the reading of the -G-Q 10-layer windows (:data:`Q_DEEP_TOL`)."""
     q = kind != "G"
     mu2, mu5_code, mu10 = CODE_MU[dataset]
-    mu5 = mu5 if mu5 is not None else 0.01 if q else mu5_code
+    mu5 = mu5 if mu5 is not None else CODE_Q_MU5[dataset] if q else mu5_code
 
     def opts(rho, mu, stage, **kw):
         if kind == "G-Q paper-Δ":
@@ -80,7 +90,9 @@ def code_stages(dataset: str, kind: str, iterations: int, handover: str = "state
     return [
         Stage(2, iterations, opts(1e-5, mu2, "shallow", zl_init="zeros")),
         Stage(5, iterations if q else 10, opts(1e-5, mu5, "middle", zl_init="zeros"), handover=handover),
-        Stage(10, iterations, opts(CODE_RHO_10[dataset], mu10, "deep"), output_init="identity", handover=handover),
+        Stage(10, iterations, opts(CODE_RHO_10[dataset], mu10, "deep",
+                                   **({"cost_tol_first": Q_DEEP_TOL[q_deep_tol]} if q else {})),
+              output_init="identity", handover=handover),
     ]
 
 
@@ -91,11 +103,21 @@ def paper_stages(dataset: str, width: int, iterations: int, handover: str = "sta
             Stage(10, iterations, opts, output_init="identity", handover=handover)]
 
 
-def run(data, width: int, stages: list[Stage], solver: str, seed: int) -> dict:
+def run(data, width: int, stages: list[Stage], solver: str, seed: int, trace: int = 0) -> dict:
     train_only = dataclasses.replace(data, x_test=None, y_test=None, x_val=None, y_val=None)
     problem = amref.MLP((data.n_features,) + (width,) * 9 + (data.n_classes,))
     t0 = time.perf_counter()
-    r = train_greedy(amref.get_solver(solver), problem, train_only, stages=stages, seed=seed)
+
+    def show(info):  # --trace K: ρ, training loss and test accuracy every K iterations and at each stage's end
+        depth = len(info.params) // 2
+        last = next(s.iterations for s in stages if s.depth == depth)
+        if trace and (info.iteration % trace == 0 or info.iteration == last):
+            net = amref.MLP((data.n_features,) + (width,) * (depth - 1) + (data.n_classes,))
+            test = net.evaluate(info.params, data.x_test, data.y_test)[1]
+            print(f"    {depth} layers, iteration {info.iteration}: rho {info.row['rho']:.0e}, "
+                  f"train loss {info.row.get('train_loss', float('nan')):.4f}, test {test:.3f}", flush=True)
+
+    r = train_greedy(amref.get_solver(solver), problem, train_only, stages=stages, seed=seed, callback=show)
     test = problem.evaluate(r.params, data.x_test, data.y_test)[1]
     off = r.history.get("off_grid")
     print(f"  run: width {width}, seed {seed}, {solver}: test {test:.3f} ({time.perf_counter() - t0:.0f} s)", flush=True)
@@ -114,6 +136,11 @@ def main(argv=None) -> int:
     ap.add_argument("--handover", default="state", choices=("state", "weights"),
                     help="greedy hand-over of the code runs (state: the codes' protocol)")
     ap.add_argument("--mu5", type=float, default=None, help="override the 5-layer stage's weight decay μ")
+    ap.add_argument("--q-deep-tol", default="literal", choices=tuple(Q_DEEP_TOL),
+                    help="-G-Q 10-layer windows: no tolerance on the earlier comparison (literal, the committed "
+                         "script) or 0.001 on both (both)")
+    ap.add_argument("--trace", type=int, default=0, help="print ρ, loss and test accuracy every TRACE iterations")
+    ap.add_argument("--dtype", default="float64", choices=("float64", "float32"))
     ap.add_argument("--out", default=None, help="output folder name under validation/out/")
     add_data_options(ap)
     args = ap.parse_args(argv)
@@ -136,7 +163,7 @@ def main(argv=None) -> int:
     table, records = [], []
     cora_shape = None
     for name in args.datasets.split(","):
-        data = load(name, args, hops=hops, order=order)
+        data = load(name, args, hops=hops, order=order, dtype=args.dtype)
         if name == "cora":
             cora_shape = (data.n_features, data.n_classes, data.n_train)
         for width in widths:
@@ -147,8 +174,8 @@ def main(argv=None) -> int:
                     stages = paper_stages(name, width, iterations, args.handover)
                 else:
                     stages = code_stages(name, {"G code": "G", "G-Q code": "G-Q"}.get(kind, kind), iterations,
-                                         args.handover, args.mu5)
-                runs = [run(data, width, stages, solver, s) for s in (seeds if kind != "G paper" else seeds[:1])]
+                                         args.handover, args.mu5, args.q_deep_tol)
+                runs = [run(data, width, stages, solver, s, args.trace) for s in (seeds if kind != "G paper" else seeds[:1])]
                 acc = np.array([r["test"] for r in runs])
                 pm, ps = PAPER[(name, width, short)]
                 ours = f"{acc.mean():.3f}±{acc.std():.3f}" if len(runs) > 1 else f"{acc.mean():.3f}"
