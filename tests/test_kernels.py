@@ -99,3 +99,88 @@ def test_tanh_prox_kernel_reaches_the_reference_minimum(rng, dtype, weights):
         return A * (z - c) ** 2 + B * (a - np.tanh(z)) ** 2
 
     np.testing.assert_allclose(f(got), f(ref), rtol=1e-6 if dtype == "float32" else 1e-12, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- linear-layer blocks (dlADMM)
+def _pair(rng, dtype, shape=(37, 53)):
+    return [(rng.normal(scale=s, size=shape)).astype(dtype) for s in (1.0, 3.0, 0.5)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_elementwise_block_kernels_are_numpy_bit_for_bit(rng, dtype):
+    """x − y/t and p + c(a − b): the kernels make the same roundings as NumPy, into a new array or in place."""
+    x, y, b = _pair(rng, dtype)
+    t, c = 3.7, 0.3
+    np.testing.assert_array_equal(numba_cpu.subtract_scaled(x, y, t), x - y / t)
+    np.testing.assert_array_equal(numba_cpu.add_scaled_difference(x, c, y, b), x + c * (y - b))
+    ref, x2 = x - y / t, x.copy()
+    assert numba_cpu.subtract_scaled(x2, y, t, x2) is x2
+    np.testing.assert_array_equal(x2, ref)
+    ref, x2 = x + c * (y - b), x.copy()
+    assert numba_cpu.add_scaled_difference(x2, c, y, b, x2) is x2
+    np.testing.assert_array_equal(x2, ref)
+    # strided views (a transposed operand, as a W.T product gives)
+    yt = np.ascontiguousarray(y.T).T  # an F-ordered operand
+    np.testing.assert_array_equal(numba_cpu.subtract_scaled(x[:, ::2], yt[:, ::2], t), x[:, ::2] - y[:, ::2] / t)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("cols", [5, 8, 53])
+def test_row_mean_difference_kernel(rng, dtype, cols):
+    """Row means and sums of t − m: t − m rounded in the dtype as NumPy does, then summed in float64 (the
+    exact sum of those differences, to float64 rounding) — so NumPy's pairwise sum agrees to its own accuracy."""
+    t, m, _ = _pair(rng, dtype, (9, cols))
+    d = (t - m).astype(np.float64)
+    for mean in (True, False):
+        got = numba_cpu.row_mean_difference(t, m, mean)
+        exact = (d.mean(axis=1) if mean else d.sum(axis=1)).astype(dtype).reshape(-1, 1)
+        assert got.dtype == np.dtype(dtype) and got.shape == (9, 1)
+        np.testing.assert_allclose(got, exact, rtol=1e-15, atol=0)
+        numpy_ref = np.mean(t - m, axis=1, keepdims=True) if mean else np.sum(t - m, axis=1, keepdims=True)
+        tol = 1e-5 if dtype == "float32" else 1e-13
+        np.testing.assert_allclose(got, numpy_ref, rtol=tol, atol=tol * np.abs(d).max() * cols)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("jit", [True, False])
+@pytest.mark.parametrize("overwrite", [True, False])
+def test_block_helpers_with_and_without_kernels(rng, dtype, jit, overwrite):
+    """subtract_scaled, add_scaled_difference, bias_step: the same values with and without Numba; the
+    first argument written in place only with ``overwrite``."""
+    from amref.solvers.subproblems import add_scaled_difference, bias_step, subtract_scaled
+
+    x, y, b = _pair(rng, dtype)
+    col = rng.normal(size=(37, 1)).astype(dtype)
+    keep = x.copy()
+    with kernels.use_jit(jit):
+        got = subtract_scaled(x, y, 2.5, overwrite=overwrite)
+        assert (got is x) == overwrite
+        np.testing.assert_array_equal(got, keep - y / 2.5)
+        x[...] = keep
+        got = add_scaled_difference(x, 0.7, y, b, overwrite=overwrite)
+        assert (got is x) == overwrite
+        np.testing.assert_array_equal(got, keep + 0.7 * (y - b))
+        x[...] = keep
+        for rule in ("exact", "paper-literal"):
+            b_new, m_new = bias_step(col, x, y, rule, overwrite_m=overwrite)
+            assert (m_new is x) == overwrite
+            r = (y - keep).astype(np.float64)
+            delta = (r.mean(axis=1) if rule == "exact" else r.sum(axis=1)).reshape(-1, 1)
+            tol = 2e-6 if dtype == "float32" else 1e-13
+            np.testing.assert_allclose(b_new, col + delta, rtol=tol, atol=tol * np.abs(r).sum(axis=1).max())
+            np.testing.assert_allclose(m_new, keep + delta, rtol=tol, atol=tol * np.abs(r).sum(axis=1).max())
+            x[...] = keep
+    if not overwrite:
+        np.testing.assert_array_equal(x, keep)
+
+
+def test_block_kernels_dispatch():
+    """The dispatchers follow use_jit and JIT_MIN_SIZE like relu_prox; array-API arrays never get one."""
+    npx, strict = get_namespace("numpy"), get_namespace("array_api_strict")
+    for name in ("subtract_scaled", "add_scaled_difference", "row_mean_difference"):
+        pick = getattr(kernels, name)
+        assert pick(npx, size=kernels.JIT_MIN_SIZE) is getattr(numba_cpu, name)
+        assert pick(npx, size=kernels.JIT_MIN_SIZE - 1) is None
+        assert pick(strict, size=kernels.JIT_MIN_SIZE) is None
+        with kernels.use_jit(False):
+            assert pick(npx, size=kernels.JIT_MIN_SIZE) is None

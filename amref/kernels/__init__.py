@@ -134,3 +134,23 @@ def tanh_prox(xp: ModuleType, size: int | None = None) -> Callable | None:
     """Numba tanh-prox kernel ``(c, a, A, B, steps) -> z`` (:func:`amref.activations.smooth_prox`), or None
     (per :func:`use_jit`; with the default setting also for fewer than :data:`JIT_MIN_SIZE` elements)."""
     return _kernel("tanh_prox", xp, size)
+
+
+# ----------------------------------------------------------------------------- linear-layer blocks (dlADMM)
+def subtract_scaled(xp: ModuleType, size: int | None = None) -> Callable | None:
+    """Numba kernel ``(x, y, t, out=None) -> x − y/t`` (bit for bit NumPy's), or None (per :func:`use_jit`)."""
+    return _kernel("subtract_scaled", xp, size)
+
+
+def add_scaled_difference(xp: ModuleType, size: int | None = None) -> Callable | None:
+    """Numba kernel ``(p, c, a, b, out=None) -> p + c·(a − b)`` (bit for bit NumPy's), or None."""
+    return _kernel("add_scaled_difference", xp, size)
+
+
+def row_mean_difference(xp: ModuleType, size: int | None = None) -> Callable | None:
+    """Numba kernel ``(t, m, mean=True) -> row means (or sums) of t − m`` as a column, or None; it sums in
+    float64, so the result can differ from NumPy's pairwise sum in the last bits."""
+    return _kernel("row_mean_difference", xp, size)
+
+
+__all__ += ["add_scaled_difference", "row_mean_difference", "subtract_scaled"]

@@ -116,3 +116,77 @@ def relu_prox(m, a, alpha, beta, z_prev, delta, compare_full):
     zp = z_prev if has_prev else m
     _relu_prox(m, a, zp, dt(alpha), dt(beta), dt(delta), has_prev, compare_full, out)
     return out
+
+
+# ----------------------------------------------------------------------------- linear-layer blocks (dlADMM)
+# One pass each over the n × N arrays of a linearized W-, a- or b-step. The elementwise kernels round
+# exactly as the NumPy expression they replace (the same operations in the same order, no FMA: Numba
+# does not contract without fastmath), so their results are bit for bit NumPy's. The row-mean kernel is
+# a reduction: it sums in float64 with eight interleaved partial sums, where NumPy sums pairwise in the
+# array's dtype, so its mean can differ from NumPy's in the last bits (it is the more accurate of the two).
+@numba.njit(parallel=True, cache=True)
+def _subtract_scaled(x, y, t, out):
+    rows, cols = x.shape
+    for i in numba.prange(rows):
+        for j in range(cols):
+            out[i, j] = x[i, j] - y[i, j] / t
+
+
+@numba.njit(parallel=True, cache=True)
+def _add_scaled_difference(p, c, a, b, out):
+    rows, cols = p.shape
+    for i in numba.prange(rows):
+        for j in range(cols):
+            out[i, j] = p[i, j] + c * (a[i, j] - b[i, j])
+
+
+@numba.njit(parallel=True, cache=True)
+def _row_sum_difference(t, m, out):
+    rows, cols = t.shape
+    lanes = 8
+    for i in numba.prange(rows):
+        acc = np.zeros(lanes)
+        full = cols - cols % lanes
+        for j in range(0, full, lanes):
+            for k in range(lanes):
+                acc[k] += t[i, j + k] - m[i, j + k]
+        s = 0.0
+        for j in range(full, cols):
+            s += t[i, j] - m[i, j]
+        for k in range(lanes):
+            s += acc[k]
+        out[i] = s
+
+
+def subtract_scaled(x, y, t, out=None):
+    """``x − y/t`` in one pass, into ``out`` (which may be ``x``) or a new array.
+
+    Reference: :func:`amref.solvers.subproblems.subtract_scaled` without a kernel, ``x - y / t``.
+    """
+    out = np.empty_like(x) if out is None else out
+    _subtract_scaled(x, y, x.dtype.type(t), out)
+    return out
+
+
+def add_scaled_difference(p, c, a, b, out=None):
+    """``p + c·(a − b)`` in one pass, into ``out`` (which may be ``p``) or a new array.
+
+    Reference: :func:`amref.solvers.subproblems.add_scaled_difference` without a kernel, ``p + c * (a - b)``.
+    """
+    out = np.empty_like(p) if out is None else out
+    _add_scaled_difference(p, p.dtype.type(c), a, b, out)
+    return out
+
+
+def row_mean_difference(t, m, mean=True):
+    """Row means (``mean=True``) or row sums of ``t − m`` as an ``n × 1`` column, without the ``n × N``
+    temporary. Reference: ``xp.mean(t - m, axis=1, keepdims=True)`` (``xp.sum`` for sums); summed in
+    float64 (see the section comment), returned in the arrays' dtype."""
+    out = np.empty(t.shape[0])
+    _row_sum_difference(t, m, out)
+    if mean:
+        out /= t.shape[1]
+    return out.astype(t.dtype).reshape(-1, 1)
+
+
+__all__ += ["add_scaled_difference", "row_mean_difference", "subtract_scaled"]

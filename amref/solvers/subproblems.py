@@ -43,6 +43,7 @@ from ..options import Options, number, positive
 
 __all__ = [
     "activation_prox",
+    "add_scaled_difference",
     "bias_step",
     "doubling_search",
     "doubling_step",
@@ -54,6 +55,7 @@ __all__ = [
     "relu_prox",
     "relu_prox_xp",
     "solve_zl",
+    "subtract_scaled",
     "ZLInfo",
     "ZLOptions",
 ]
@@ -185,6 +187,8 @@ def linearized_weight_step(
     decay: float = 0.0,
     factor: float = 2.0,
     max_doublings: int | None = None,
+    overwrite_W: bool = False,
+    overwrite_m: bool = False,
 ) -> tuple[Array, Array, float]:
     """One prox-linear step on the weight block ``φ(W) = (w/2)‖t − W a − b1ᵀ‖² + (μ/2)‖W‖²``.
 
@@ -192,6 +196,9 @@ def linearized_weight_step(
     constant the doubling backtracking accepts, in closed form: for this quadratic ⟨G, HG⟩ = w‖G a‖² + μ‖G‖²,
     and the product G a gives both that and the new ``m⁺ = m − G a/θ``. This is the W-step of dlADMM
     (Eqs 9, 11), pdADMM (step 2) and mDLAM; each paper's module documents its own instance.
+
+    ``overwrite_W``, ``overwrite_m``: write W⁺, m⁺ into W, m (:func:`subtract_scaled`; only for arrays the
+    caller created itself in this iteration, never for a state it was given).
 
     Returns
     -------
@@ -206,7 +213,8 @@ def linearized_weight_step(
     theta, ok = doubling_step(t0, weight * sum_of_squares(Ga) + decay * GG, GG, factor, max_doublings)
     if not ok:
         return W, m, theta
-    return W - G / theta, m - Ga / theta, theta
+    return (subtract_scaled(W, G, theta, overwrite=overwrite_W), subtract_scaled(m, Ga, theta, overwrite=overwrite_m),
+            theta)
 
 
 def linearized_input_step(
@@ -220,37 +228,88 @@ def linearized_input_step(
     *,
     factor: float = 2.0,
     max_doublings: int | None = None,
+    overwrite_x: bool = False,
+    overwrite_m: bool = False,
 ) -> tuple[Array, Array, float]:
     """One prox-linear step ``x⁺ = x − g/τ`` on a block that enters the next layer as ``m = W x + b1ᵀ``.
 
     The block objective is ``(w/2)‖t − W x − b‖²`` plus a term whose Hessian is ``shift · I`` (dlADMM's
     ``(ν/2)‖a − f(z)‖²``, pdADMM's ``⟨u, p − q⟩ + (ρ/2)‖p − q‖²``); the caller computes the gradient ``g``
     from its paper's equation. ⟨g, Hg⟩ = w‖W g‖² + shift‖g‖², so τ is the closed-form doubling constant and
-    ``W g`` also gives ``m⁺ = m − W g/τ``. Returns ``(x⁺, m⁺, τ)`` (unchanged when the cap was hit).
+    ``W g`` also gives ``m⁺ = m − W g/τ``. Returns ``(x⁺, m⁺, τ)`` (unchanged when the cap was hit);
+    ``overwrite_x``, ``overwrite_m`` write them into x, m (as in :func:`linearized_weight_step`).
     """
     Wg = W @ g
     gg = sum_of_squares(g)
     tau, ok = doubling_step(t0, weight * sum_of_squares(Wg) + shift * gg, gg, factor, max_doublings)
     if not ok:
         return x, m, tau
-    return x - g / tau, m - Wg / tau, tau
+    return subtract_scaled(x, g, tau, overwrite=overwrite_x), subtract_scaled(m, Wg, tau, overwrite=overwrite_m), tau
 
 
-def bias_step(b: Array, m: Array, target: Array, rule: str = "exact") -> tuple[Array, Array]:
+def bias_step(b: Array, m: Array, target: Array, rule: str = "exact", *, overwrite_m: bool = False
+              ) -> tuple[Array, Array]:
     """The bias block of ``(w/2)‖t − W a − b1ᵀ‖²`` (its minimiser does not depend on w).
 
     ``"exact"``: ``b⁺ = b + mean_j (t − m)_j``, the block minimiser (the released codes' column mean, and
     the papers' model ``U(b; B)`` with the smallest B = wN that majorises a loss summed over N samples).
     ``"paper-literal"``: ``b⁺ = b − ∇_bφ/B`` with B = w as the papers print it, i.e. ``b + Σ_j (t − m)_j``;
     with summed losses it overshoots by a factor N (it diverges for N > 2) and is kept so that can be checked.
-    Returns ``(b⁺, m⁺)``.
+    Returns ``(b⁺, m⁺)``; ``overwrite_m`` writes m⁺ into m (as in :func:`linearized_weight_step`).
+    The row means come from the Numba kernel :func:`amref.kernels.row_mean_difference` where
+    :func:`amref.kernels.use_jit` allows (one pass, no ``t − m`` temporary; summed in float64, so they can
+    differ from NumPy's pairwise sum in the last bits).
     """
     if rule not in ("exact", "paper-literal"):
         raise ValueError(f"bias step must be 'exact' or 'paper-literal', got {rule!r}")
     xp = namespace(b, m, target)
-    r = target - m
-    delta = xp.mean(r, axis=1, keepdims=True) if rule == "exact" else xp.sum(r, axis=1, keepdims=True)
+    kernel = kernels.row_mean_difference(xp, size=math.prod(m.shape)) if _same_2d(m, target) else None
+    if kernel is not None:
+        delta = kernel(target, m, rule == "exact")
+    else:
+        r = target - m
+        delta = xp.mean(r, axis=1, keepdims=True) if rule == "exact" else xp.sum(r, axis=1, keepdims=True)
+    if overwrite_m:
+        m += delta
+        return b + delta, m
     return b + delta, m + delta
+
+
+def _same_2d(x: Array, y: Array) -> bool:
+    """Both are matrices of one shape and dtype (what the linear-layer kernels take)."""
+    return x.ndim == 2 and x.shape == y.shape and x.dtype == y.dtype
+
+
+def subtract_scaled(x: Array, y: Array, t: float, *, overwrite: bool = False) -> Array:
+    """``x − y/t``, the end of every prox-linear step; ``overwrite=True`` writes it into ``x``.
+
+    Only pass ``overwrite=True`` for an array the caller created itself (never one of the state a solver
+    step was given). The Numba kernel :func:`amref.kernels.subtract_scaled` does it in one pass where
+    :func:`amref.kernels.use_jit` allows; with or without it the result is bit for bit ``x - y / t``.
+    """
+    kernel = kernels.subtract_scaled(namespace(x, y), size=math.prod(x.shape)) if _same_2d(x, y) else None
+    if kernel is not None:
+        return kernel(x, y, t, x if overwrite else None)
+    if overwrite:
+        x -= y / t
+        return x
+    return x - y / t
+
+
+def add_scaled_difference(p: Array, c: float, a: Array, b: Array, *, overwrite: bool = False) -> Array:
+    """``p + c·(a − b)`` (a gradient: a product plus a penalty's term); ``overwrite=True`` writes it into ``p``.
+
+    As :func:`subtract_scaled`: ``overwrite`` only for an array the caller created, and one pass with the
+    Numba kernel :func:`amref.kernels.add_scaled_difference`, bit for bit ``p + c * (a - b)`` either way.
+    """
+    same = _same_2d(p, a) and _same_2d(p, b)
+    kernel = kernels.add_scaled_difference(namespace(p, a, b), size=math.prod(p.shape)) if same else None
+    if kernel is not None:
+        return kernel(p, c, a, b, p if overwrite else None)
+    if overwrite:
+        p += c * (a - b)
+        return p
+    return p + c * (a - b)
 
 
 # ----------------------------------------------------------------------------- ReLU z-subproblem
