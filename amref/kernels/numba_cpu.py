@@ -124,27 +124,30 @@ def relu_prox(m, a, alpha, beta, z_prev, delta, compare_full):
 # does not contract without fastmath), so their results are bit for bit NumPy's. The row-mean kernel is
 # a reduction: it sums in float64 with eight interleaved partial sums, where NumPy sums pairwise in the
 # array's dtype, so its mean can differ from NumPy's in the last bits (it is the more accurate of the two).
-@numba.njit(parallel=True, cache=True)
+# They run on one thread: each is one memory-bound pass, and on the project's 2-core machine, shared with other
+# jobs, a two-thread version of x − y/t took 16 ms against 7–8 ms on one thread (1000 × 10000 float32, median
+# of 9, load 5): a parallel region waits for its slowest thread, and a busy core makes that one slow.
+@numba.njit(cache=True)
 def _subtract_scaled(x, y, t, out):
     rows, cols = x.shape
-    for i in numba.prange(rows):
+    for i in range(rows):
         for j in range(cols):
             out[i, j] = x[i, j] - y[i, j] / t
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def _add_scaled_difference(p, c, a, b, out):
     rows, cols = p.shape
-    for i in numba.prange(rows):
+    for i in range(rows):
         for j in range(cols):
             out[i, j] = p[i, j] + c * (a[i, j] - b[i, j])
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def _row_sum_difference(t, m, out):
     rows, cols = t.shape
     lanes = 8
-    for i in numba.prange(rows):
+    for i in range(rows):
         acc = np.zeros(lanes)
         full = cols - cols % lanes
         for j in range(0, full, lanes):

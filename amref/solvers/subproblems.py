@@ -244,7 +244,9 @@ def linearized_input_step(
     tau, ok = doubling_step(t0, weight * sum_of_squares(Wg) + shift * gg, gg, factor, max_doublings)
     if not ok:
         return x, m, tau
-    return subtract_scaled(x, g, tau, overwrite=overwrite_x), subtract_scaled(m, Wg, tau, overwrite=overwrite_m), tau
+    m = subtract_scaled(m, Wg, tau, overwrite=overwrite_m)
+    del Wg  # freed before x⁺ is allocated (one n × N array less at the peak)
+    return subtract_scaled(x, g, tau, overwrite=overwrite_x), m, tau
 
 
 def bias_step(b: Array, m: Array, target: Array, rule: str = "exact", *, overwrite_m: bool = False
