@@ -119,6 +119,9 @@ def test_elementwise_block_kernels_are_numpy_bit_for_bit(rng, dtype):
     ref, x2 = x + c * (y - b), x.copy()
     assert numba_cpu.add_scaled_difference(x2, c, y, b, x2) is x2
     np.testing.assert_array_equal(x2, ref)
+    b[0, :3] = [np.nan, -0.0, 0.0]  # np.maximum keeps b when b ≥ 0 or NaN
+    np.testing.assert_array_equal(numba_cpu.add_scaled_difference(x, c, y, b, relu_b=True),
+                                  x + c * (y - np.maximum(b, 0.0)))
     # strided views (a transposed operand, as a W.T product gives)
     yt = np.ascontiguousarray(y.T).T  # an F-ordered operand
     np.testing.assert_array_equal(numba_cpu.subtract_scaled(x[:, ::2], yt[:, ::2], t), x[:, ::2] - y[:, ::2] / t)
@@ -160,6 +163,10 @@ def test_block_helpers_with_and_without_kernels(rng, dtype, jit, overwrite):
         got = add_scaled_difference(x, 0.7, y, b, overwrite=overwrite)
         assert (got is x) == overwrite
         np.testing.assert_array_equal(got, keep + 0.7 * (y - b))
+        x[...] = keep
+        got = add_scaled_difference(x, 0.7, y, b, relu_b=True, overwrite=overwrite)
+        assert (got is x) == overwrite
+        np.testing.assert_array_equal(got, keep + 0.7 * (y - np.maximum(b, 0.0)))
         x[...] = keep
         for rule in ("exact", "paper-literal"):
             b_new, m_new = bias_step(col, x, y, rule, overwrite_m=overwrite)

@@ -28,7 +28,21 @@ tanh/sigmoid prox           64 × 1437 f64     1.7–1.9 s   0.5–0.8 s    kept
 softmax-CE value + grad     10 × 55000 f32    2.6 ms      15.8 ms      **dropped**: NumPy's SIMD ``exp`` is 4×
                                                                        faster than Numba's, even with fastmath
 softmax-CE value + grad     10 × 55000 f64    16.3 ms     13.8 ms      dropped (1.2×, not worth a second path)
+x − y/t (W-, a-step end)    1000 × 10000 f32  24 ms      12 ms        kept (2×): one pass, no ``y/t`` temporary;
+                                                                       in place where the step owns x
+x − y/t                     1000 × 10000 f64  55 ms      32 ms        kept (1.7×)
+p + c(a − b) (a-gradient)   1000 × 10000 f32  34 ms      12 ms        kept (2.9×, in place into the product p)
+p + c(a − b)                1000 × 10000 f64  63 ms      26 ms        kept (2.4×)
+row means of t − m (bias)   1000 × 10000 f32  19 ms      12 ms        kept (1.6×): no ``t − m`` temporary
+row means of t − m          1000 × 10000 f64  48 ms      16 ms        kept (3×)
 ==========================  ================  =========  ===========  =========================================
+
+The last six rows (``LinearBlockKernels`` in the asv suite; here a one-off median of 9 on one thread at load
+4.2, so the absolute times are inflated, the ratios are what counts) are one-thread kernels: each is a single
+memory-bound pass, and on a shared 2-core machine a parallel region waits for its slowest thread.
+
+There is no CuPy kernel: on CuPy arrays every function above runs its array-API reference (correct on every
+backend; whether a fused GPU kernel pays is to be measured on a machine with a GPU).
 """
 
 from __future__ import annotations

@@ -136,11 +136,15 @@ def _subtract_scaled(x, y, t, out):
 
 
 @numba.njit(cache=True)
-def _add_scaled_difference(p, c, a, b, out):
+def _add_scaled_difference(p, c, a, b, relu_b, out):
     rows, cols = p.shape
+    zero = p.dtype.type(0)
     for i in range(rows):
         for j in range(cols):
-            out[i, j] = p[i, j] + c * (a[i, j] - b[i, j])
+            bij = b[i, j]
+            if relu_b and not (bij >= zero or bij != bij):  # np.maximum(b, 0): keeps b when b ≥ 0 or NaN
+                bij = zero
+            out[i, j] = p[i, j] + c * (a[i, j] - bij)
 
 
 @numba.njit(cache=True)
@@ -171,13 +175,15 @@ def subtract_scaled(x, y, t, out=None):
     return out
 
 
-def add_scaled_difference(p, c, a, b, out=None):
-    """``p + c·(a − b)`` in one pass, into ``out`` (which may be ``p``) or a new array.
+def add_scaled_difference(p, c, a, b, out=None, relu_b=False):
+    """``p + c·(a − b)`` (``relu_b``: ``p + c·(a − max(b, 0))``) in one pass, into ``out`` (which may be ``p``)
+    or a new array.
 
-    Reference: :func:`amref.solvers.subproblems.add_scaled_difference` without a kernel, ``p + c * (a - b)``.
+    Reference: :func:`amref.solvers.subproblems.add_scaled_difference` without a kernel, ``p + c * (a - b)``
+    (``b`` replaced by ``xp.maximum(b, 0.0)`` first with ``relu_b``).
     """
     out = np.empty_like(p) if out is None else out
-    _add_scaled_difference(p, p.dtype.type(c), a, b, out)
+    _add_scaled_difference(p, p.dtype.type(c), a, b, bool(relu_b), out)
     return out
 
 

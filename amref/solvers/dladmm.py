@@ -84,6 +84,7 @@ import dataclasses
 from typing import Literal
 
 from ..activations import BISECTION_STEPS, Activation, layer_activations
+from ..activations import get as get_activation
 from ..backend import Array, inner, namespace, sum_of_squares
 from ..contract import SolverSpec
 from ..losses import Loss
@@ -239,8 +240,8 @@ def update_b(b, m, target, options, *, overwrite_m=False):
     return bias_step(b, m, target, options.bias_step, overwrite_m=overwrite_m)
 
 
-def update_a(a, f_z, W_next, m_next, target_next, weight_next, nu, tau0, options, *, overwrite_a=False,
-             overwrite_m=False):
+def update_a(a, f_z, W_next, m_next, target_next, weight_next, nu, tau0, options, *, activation=None,
+             overwrite_a=False, overwrite_m=False):
     """Eq 3 (backward) / Eq 16 (forward): ``a⁺ = a − ∇_aφ/τ``, τ by backtracking (Algorithms 2, 5).
 
     φ(a) = (w_{l+1}/2)‖t_{l+1} − W_{l+1} a − b_{l+1}‖² + (ν/2)‖a − f(z_l)‖², so
@@ -249,11 +250,17 @@ def update_a(a, f_z, W_next, m_next, target_next, weight_next, nu, tau0, options
     Returns ``(a⁺, m_{l+1}⁺, τ)``; ``overwrite_*`` as in :func:`update_W`. The gradient is the product
     plus ``ν(a − f(z_l))`` added into it (:func:`~amref.solvers.subproblems.add_scaled_difference`).
 
-    ``f_z`` is f(z_l), or a function of no arguments that returns it: :func:`step` passes the function, so
-    that f(z_l) is made only after the product and no n × N array more is held while it runs.
+    ``f_z`` is f(z_l); with ``activation`` (f's name or record) it is z_l itself, and f(z_l) is formed here
+    after the product, so that no n × N array more is held while it runs (for ReLU it is never stored: the
+    gradient pass takes max(z_l, 0) as it goes).
     """
     P = ((-weight_next) * W_next).T @ (target_next - m_next)
-    g = add_scaled_difference(P, nu, a, f_z() if callable(f_z) else f_z, overwrite=True)
+    if activation is None:
+        g = add_scaled_difference(P, nu, a, f_z, overwrite=True)
+    elif get_activation(activation).name == "relu":
+        g = add_scaled_difference(P, nu, a, f_z, relu_b=True, overwrite=True)
+    else:
+        g = add_scaled_difference(P, nu, a, get_activation(activation).value(f_z), overwrite=True)
     return linearized_input_step(a, g, W_next, m_next, weight_next, nu, tau0, factor=options.backtrack_factor,
                                  max_doublings=options.max_doublings, overwrite_x=overwrite_a, overwrite_m=overwrite_m)
 
@@ -337,8 +344,8 @@ def step(state: DlADMMState, data, options: DlADMMOptions) -> DlADMMState:
                                    overwrite_W=mine(W[last]), overwrite_m=mine(m[last]))
     # backward sweep, hidden layers l = L−1 … 1: ā_l (Eq 3), z̄_l (Eq 4), b̄_l (Eq 6), W̄_l (Eq 9)
     for i in range(last - 1, -1, -1):
-        a[i], m[i + 1], _ = update_a(a[i], lambda: f[i].value(z[i]), W[i + 1], m[i + 1], target(i + 1), weight(i + 1),
-                                     nu, state.tau0, options, overwrite_a=mine(a[i]), overwrite_m=mine(m[i + 1]))
+        a[i], m[i + 1], _ = update_a(a[i], z[i], W[i + 1], m[i + 1], target(i + 1), weight(i + 1), nu, state.tau0,
+                                     options, activation=f[i], overwrite_a=mine(a[i]), overwrite_m=mine(m[i + 1]))
         z[i] = update_z_hidden(m[i], a[i], options, activation=f[i])
         b[i], m[i] = update_b(b[i], m[i], target(i), options, overwrite_m=mine(m[i]))
         W[i], m[i], _ = update_W(W[i], inputs(i), m[i], target(i), nu, state.theta0, options,
@@ -349,8 +356,8 @@ def step(state: DlADMMState, data, options: DlADMMOptions) -> DlADMMState:
                                  overwrite_W=mine(W[i]), overwrite_m=mine(m[i]))
         b[i], m[i] = update_b(b[i], m[i], target(i), options, overwrite_m=mine(m[i]))
         z[i] = update_z_hidden(m[i], a[i], options, activation=f[i])
-        a[i], m[i + 1], _ = update_a(a[i], lambda: f[i].value(z[i]), W[i + 1], m[i + 1], target(i + 1), weight(i + 1),
-                                     nu, state.tau0, options, overwrite_a=mine(a[i]), overwrite_m=mine(m[i + 1]))
+        a[i], m[i + 1], _ = update_a(a[i], z[i], W[i + 1], m[i + 1], target(i + 1), weight(i + 1), nu, state.tau0,
+                                     options, activation=f[i], overwrite_a=mine(a[i]), overwrite_m=mine(m[i + 1]))
     # forward sweep, output layer: W_L (Eq 11), b_L (Eq 13), z_L (Eq 15)
     W[last], m[last], _ = update_W(W[last], inputs(last), m[last], target(last), rho, state.theta0, options,
                                    overwrite_W=mine(W[last]), overwrite_m=mine(m[last]))

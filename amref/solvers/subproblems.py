@@ -298,16 +298,20 @@ def subtract_scaled(x: Array, y: Array, t: float, *, overwrite: bool = False) ->
     return x - y / t
 
 
-def add_scaled_difference(p: Array, c: float, a: Array, b: Array, *, overwrite: bool = False) -> Array:
+def add_scaled_difference(p: Array, c: float, a: Array, b: Array, *, relu_b: bool = False,
+                          overwrite: bool = False) -> Array:
     """``p + c·(a − b)`` (a gradient: a product plus a penalty's term); ``overwrite=True`` writes it into ``p``.
 
+    ``relu_b=True``: ``p + c·(a − relu(b))``, b being a pre-activation z (relu(z) is then never stored).
     As :func:`subtract_scaled`: ``overwrite`` only for an array the caller created, and one pass with the
     Numba kernel :func:`amref.kernels.add_scaled_difference`, bit for bit ``p + c * (a - b)`` either way.
     """
     same = _same_2d(p, a) and _same_2d(p, b)
     kernel = kernels.add_scaled_difference(namespace(p, a, b), size=math.prod(p.shape)) if same else None
     if kernel is not None:
-        return kernel(p, c, a, b, p if overwrite else None)
+        return kernel(p, c, a, b, p if overwrite else None, relu_b)
+    if relu_b:
+        b = get_activation("relu").value(b)
     if overwrite:
         p += c * (a - b)
         return p
