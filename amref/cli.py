@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--rho", type=float, default=None, help="ADMM penalty ρ (solver option 'rho')")
     t.add_argument("--nu", type=float, default=None, help="relaxation penalty ν (solver option 'nu')")
     t.add_argument("--lr", type=float, default=None, help="learning rate of a gradient baseline")
-    t.add_argument("--weight-decay", type=float, default=None, help="weight decay of a gradient baseline")
+    t.add_argument("--weight-decay", type=float, default=None, help="weight decay of a gradient baseline; the ridge "
+                   "(option 'weight_decay') of mac, mdlam, pdadmm")
     t.add_argument("--batch-size", type=int, default=None, help="mini-batch size (full batch when omitted)")
     t.add_argument("--quantize", choices=("p", "q", "pq"), default=None, help="pdADMM-G-Q: quantized variables")
     t.add_argument("--zl-solver", choices=("fista", "newton"), default=None, help="z_L subproblem solver")

@@ -34,6 +34,7 @@ from typing import Any, Literal, Sequence
 
 import numpy as np
 
+from . import kernels
 from .backend import Array, device, dtype_name, from_host, namespace
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "encode",
     "Grid",
     "count_off_grid",
+    "levels_like",
     "project",
 ]
 
@@ -194,7 +196,7 @@ def as_grid(levels: "Grid | str") -> Grid:
 
 
 # ----------------------------------------------------------------------------- projection
-def _levels_like(grid: Grid, x: Array) -> Array:
+def levels_like(grid: Grid, x: Array) -> Array:
     """Δ as a 1-D array in ``x``'s namespace, device and dtype (a |Δ|-element host→device copy)."""
     return from_host(grid.levels(dtype_name(x)), namespace(x), device=device(x))
 
@@ -207,7 +209,7 @@ def _neighbours(x: Array, grid: Grid) -> tuple[Array, Array, Array, Array]:
     """
     xp = namespace(x)
     flat = xp.reshape(x, (-1,))
-    lv = _levels_like(grid, x)
+    lv = levels_like(grid, x)
     if grid.kind == "uniform":
         lower = xp.astype(xp.floor((flat - grid.start) / grid.step), xp.int64)
     else:
@@ -229,6 +231,9 @@ def project(x: Array, grid: Grid) -> Array:
     xp = namespace(x)
     if grid.count == 1:
         return xp.full_like(x, grid.start)
+    kernel = kernels.fused("project_uniform", x) if grid.kind == "uniform" else None
+    if kernel is not None:  # the same levels in one pass, without the index and level temporaries
+        return kernel(x, levels_like(grid, x), grid.start, grid.step)
     flat, _, lo, hi = _neighbours(x, grid)
     return xp.reshape(xp.where((hi - flat) < (flat - lo), hi, lo), x.shape)
 

@@ -20,7 +20,7 @@ from typing import Callable, Iterable, NamedTuple, Sequence
 import numpy as np
 
 import amref
-from amref.backend import synchronize
+from amref.backend import solve_spd, synchronize
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -204,20 +204,25 @@ def mac_products(widths: Sequence[int], n_samples: int, w_iters: int = 3, z_iter
     (``Qᵀg``, ``Q(·)`` in the (n_{l−1}+1)-dimensional eigenbasis). Z-step (M4) per hidden layer and sweep:
     ``h(W_k z_{k−1})``, ``W_{k+1}ᵀW_{k+1}`` and its eigendecomposition, ``z_iters + 1`` evaluations
     (``W_{k+1} v``, ``W_{k+1}ᵀ du``) and ``z_iters`` trials (``Qᵀg``, ``Q(·)``, n_k × n_k by N). Finally
-    the constraint gaps ``W_k z_{k−1}``.
+    the constraint gaps ``W_k z_{k−1}``. A wide input (n_0 + 1 > N) has the thin (n_0 + 1) × N basis
+    (:func:`amref.solvers.mac.gram_basis`), so layer 1's ``Qᵀg`` and ``Q s`` are (n_0 + 1) × N by N; a
+    wide hidden layer (its thin SVD) is not listed.
     """
     widths, N = list(widths), int(n_samples)
     L = len(widths) - 1
     out = []
     for l in range(1, L + 1):
         n_in, n_out = widths[l - 1], widths[l]
+        r = min(n_in + 1, N)  # the rank of the layer's Gram basis
         if l > 1:
+            if r < n_in + 1:
+                raise ValueError(f"mac_products: hidden layer {l - 1} is wider than N = {N} (a thin SVD; not listed)")
             out.append(MatrixProduct(f"W{l}: gram", (n_in, N, n_in), 1, "NT"))
             out.append(MatrixProduct(f"W{l}: eigh", (n_in + 1, n_in + 1, n_in + 1), 1, "NN", "eigh"))
         out.append(MatrixProduct(f"W{l}: W a", (n_out, n_in, N), w_iters + 1, "TN"))
         out.append(MatrixProduct(f"W{l}: a d.T", (n_in, N, n_out), w_iters + 1, "NT"))
-        out.append(MatrixProduct(f"W{l}: Q.T g", (n_in + 1, n_in + 1, n_out), w_iters, "TN"))
-        out.append(MatrixProduct(f"W{l}: Q s", (n_in + 1, n_in + 1, n_out), w_iters, "NN"))
+        out.append(MatrixProduct(f"W{l}: Q.T g", (r, n_in + 1, n_out), w_iters, "TN"))
+        out.append(MatrixProduct(f"W{l}: Q s", (n_in + 1, r, n_out), w_iters, "NN"))
     for l in range(1, L):
         n_in, n, n_next = widths[l - 1], widths[l], widths[l + 1]
         out.append(MatrixProduct(f"z{l}: W a", (n, n_in, N), z_sweeps + 1, "TN"))  # + the gap
@@ -289,7 +294,7 @@ def product_timer(products: list[MatrixProduct], dtype: str, xp) -> Callable[[],
             A = xp.asarray((R @ R.T / m + np.eye(m)).astype(dtype))  # symmetric positive definite
             if p.op == "solve":
                 B = arr((m, n))
-                calls.append((lambda A=A, B=B: xp.linalg.solve(A, B), p.count))
+                calls.append((lambda A=A, B=B: solve_spd(A, B), p.count))
             else:
                 calls.append((lambda A=A: xp.linalg.eigh(A), p.count))
         elif p.layout == "NT":

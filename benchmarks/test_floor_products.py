@@ -51,3 +51,9 @@ def test_the_counter_sees_products_and_solves():
         xp.linalg.solve(xp.eye(3).view(Counted), A)
     assert Counted.log == [("matmul", (3, 4, 3), "NT"), ("solve", (3, 3, 4), "NN")]
     Counted.log.clear()
+
+
+def test_mac_products_match_for_a_wide_input():
+    """n_0 + 1 > N: layer 1's W-step works in the thin (n_0 + 1) × N basis."""
+    counted, _ = count_step("mac", (40, 12, 8, 5), N, warmup=2)
+    assert counted == as_counter(solver_products("mac", (40, 12, 8, 5), N))

@@ -50,3 +50,25 @@ def test_spmm_keeps_the_dense_dtype(xp, rng):
     A = sp.random(5, 5, density=0.5, random_state=2, format="csr")  # float64
     X = backend.from_host(rng.normal(size=(5, 3)), xp, dtype="float32")
     assert backend.spmm(A, X).dtype == xp.float32
+
+
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_solve_spd_float32_against_the_float64_solve(rng, layout):
+    """NumPy float32 stays in float32 (Cholesky + two triangular solves) and agrees with the float64 solve to
+    float32 accuracy times cond(M); float64 is ``linalg.solve`` bit for bit; B is only overwritten on request."""
+    from amref.backend import solve_spd
+
+    W = rng.normal(scale=0.3, size=(40, 30))
+    M64 = 2.0 * W.T @ W + 10.0 * np.eye(30)  # Taylor ADMM's T2 matrix: eigenvalues ≥ γ = 10
+    B64 = np.asarray(rng.normal(size=(30, 70)), order=layout)
+    M, B = M64.astype(np.float32), B64.astype(np.float32)
+    ref = np.linalg.solve(M.astype(np.float64), B.astype(np.float64))
+    kept = B.copy()
+    X = solve_spd(M, B)
+    assert X.dtype == np.float32 and X.shape == B.shape
+    np.testing.assert_array_equal(B, kept)
+    cond = np.linalg.cond(M64)
+    assert np.max(np.abs(X - ref)) <= 8 * cond * np.finfo(np.float32).eps * np.max(np.abs(ref))
+    np.testing.assert_array_equal(solve_spd(M64, B64), np.linalg.solve(M64, B64))
+    X2 = solve_spd(M, B, overwrite_b=True)
+    np.testing.assert_array_equal(X2, X)

@@ -101,6 +101,126 @@ def test_tanh_prox_kernel_reaches_the_reference_minimum(rng, dtype, weights):
     np.testing.assert_allclose(f(got), f(ref), rtol=1e-6 if dtype == "float32" else 1e-12, atol=1e-12)
 
 
+# ----------------------------------------------------------------------------- mDLAM, pdADMM, pdADMM-G-Q kernels
+def _fused_inputs(rng, dtype, shape=(37, 53)):
+    """Random arrays with exact zeros and ties, so the branches (band edges, ReLU kinks, grid midpoints) are hit."""
+    def arr(scale=1.0):
+        x = rng.normal(scale=scale, size=shape)
+        x[rng.random(shape) < 0.1] = 0.0
+        return x.astype(dtype)
+    return arr
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fused_elementwise_kernels_are_bit_for_bit_the_expressions(rng, dtype):
+    """Each kernel against the array-API expression written beside it (its arrays exactly, its sum to rounding)."""
+    arr = _fused_inputs(rng, dtype)
+    x, g, m, a, T, u, p, q, z = (arr(s) for s in (1, 2, 3, 1, 5, 0.3, 1, 1, 2))
+    a[0, :5] = [0.25, 0.5, 0.75, 1.0, 1.25]  # a − ε = tol exactly at 0.75 (the band's lower edge switches on)
+    m[0, :5] = -10.0  # below every band: the lower edge is the answer
+    t, rho, nu, eps, tol = 0.37, 0.7, 0.2, 0.5, 0.25
+    sum_tol = dict(rtol=1e-5 if dtype == "float32" else 1e-12)
+    np.testing.assert_array_equal(numba_cpu.sub_div(x, g, t), x - g / t)
+    np.testing.assert_array_equal(
+        numba_cpu.band_clip(m, a, eps, tol),
+        np.maximum(np.minimum(m, a + (eps - tol)), np.where(a - eps > tol, a - (eps - tol), -np.inf)))
+    fz = np.maximum(z, 0.0)
+    cand = np.clip(x - (-rho * T) / t, fz - (eps - tol), fz + (eps - tol))
+    got = numba_cpu.band_trial(x, T, rho, t, z, eps, tol)
+    np.testing.assert_array_equal(got[0], cand)
+    np.testing.assert_array_equal(got[1], cand - x)
+    np.testing.assert_allclose(got[2], np.sum((cand - x).astype(np.float64) ** 2), **sum_tol)
+    buffers = (np.full_like(x, np.nan), np.full_like(x, np.nan))  # a rejected trial's arrays, overwritten
+    again = numba_cpu.band_trial(x, T, rho, t, z, eps, tol, out=buffers)
+    assert again[0] is buffers[0] and again[1] is buffers[1] and again[2] == got[2]
+    np.testing.assert_array_equal(again[0], cand)
+    np.testing.assert_array_equal(numba_cpu.pdadmm_p_grad(T, u, p, q, nu, rho), -nu * T + u + rho * (p - q))
+    for relu, f in ((True, np.maximum(z, 0.0)), (False, np.tanh(z))):
+        q_new, u_new = numba_cpu.pdadmm_dual(p, u, z if relu else f, rho, nu, relu)
+        q_ref = (rho * p + u + nu * f) / (rho + nu)
+        np.testing.assert_array_equal(q_new, q_ref)
+        np.testing.assert_array_equal(u_new, u + rho * (p - q_ref))
+    np.testing.assert_allclose(numba_cpu.sq_dist(x, m), np.sum((x.astype(np.float64) - m) ** 2), **sum_tol)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("grid_name", ["paper", "code"])
+def test_grid_kernels_pick_the_nearest_level(rng, dtype, grid_name):
+    """Uniform-grid projection against a brute-force nearest level (ties to the lower level), and the
+    quantized p-step trial against the array-API projection."""
+    from amref.quantize import NAMED_GRIDS, levels_like
+
+    grid = NAMED_GRIDS[grid_name]
+    lv = np.asarray(grid.levels(dtype))
+    span = grid.stop - grid.start
+    x = rng.uniform(grid.start - 0.2 * span, grid.stop + 0.2 * span, size=(29, 31)).astype(dtype)
+    x[0, : lv.size - 1] = ((lv[:-1] + lv[1:]) / 2)[: x.shape[1]]  # midpoints: ties go to the lower level
+    x[1, :5] = lv[:5]
+    dist = np.abs(x[..., None] - lv)  # brute force: |Δ| × size distances
+    brute = lv[np.argmin(dist, axis=-1)]
+    got = numba_cpu.project_uniform(x, levels_like(grid, x), grid.start, grid.step)
+    assert got.dtype == x.dtype
+    with kernels.use_jit(False):
+        from amref.quantize import project
+
+        ref = project(x, grid)
+    np.testing.assert_array_equal(got, ref)
+    assert np.all(np.abs(got - x) <= np.min(dist, axis=-1))  # as near as the brute-force level
+    np.testing.assert_array_equal(got[np.isin(x, lv)], x[np.isin(x, lv)])
+    g = rng.normal(size=x.shape).astype(dtype)
+    cand, d, dd = numba_cpu.grid_trial(x, g, 0.8, levels_like(grid, x), grid.start, grid.step)
+    with kernels.use_jit(False):
+        ref = project(x - g / 0.8, grid)
+    np.testing.assert_array_equal(cand, ref)
+    np.testing.assert_array_equal(d, ref - x)
+    again = numba_cpu.grid_trial(x, g, 0.8, levels_like(grid, x), grid.start, grid.step, out=(d, cand))
+    np.testing.assert_array_equal(again[0], ref)  # written into the buffers given
+    np.testing.assert_array_equal(again[1], ref - x)
+    np.testing.assert_allclose(dd, np.sum((ref - x).astype(np.float64) ** 2), rtol=1e-5)
+
+
+def test_fused_dispatch_rules():
+    """``fused`` gives the kernel only for 2-D NumPy arrays of one shape and dtype, per ``use_jit`` and size."""
+    big = np.zeros((8, kernels.JIT_MIN_SIZE // 8))
+    assert kernels.fused("sub_div", big, big) is numba_cpu.sub_div
+    assert kernels.fused("sub_div", big[:4], big[:4]) is None  # below JIT_MIN_SIZE: the reference by default
+    assert kernels.fused("sub_div", big, big[:, :-1]) is None  # shapes differ (a broadcast)
+    assert kernels.fused("sub_div", big, big.astype(np.float32)) is None
+    assert kernels.fused("sub_div", big.ravel(), big.ravel()) is None
+    strict = get_namespace("array_api_strict").asarray(big[:1, :4])
+    with kernels.use_jit(True):
+        assert kernels.fused("sq_dist", big[:1, :4], big[:1, :4]) is numba_cpu.sq_dist
+        assert kernels.fused("sq_dist", strict, strict) is None
+    with kernels.use_jit(False):
+        assert kernels.fused("sub_div", big, big) is None
+    with pytest.raises(ValueError, match="unknown fused kernel"):
+        kernels.fused("nope", big)
+
+
+@pytest.mark.parametrize("name", ["mdlam", "pdadmm", "pdadmm-g-q"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_solvers_take_the_same_steps_with_and_without_the_kernels(name, dtype):
+    """Three iterations under use_jit(True) and use_jit(False): the same iterates (the kernels' arrays are the
+    reference's bits; only the order of a few sums differs, which moves no backtracking decision here)."""
+    import amref
+
+    data = amref.load_dataset("digits").subset(train_size=120, test_size=10)
+    data = data.to("numpy", dtype=dtype)
+    spec = amref.get_solver(name)
+    options = spec.options_class(rho=1e-2) if name == "mdlam" else spec.options_class(rho=0.5, nu=0.1)
+    problem = amref.MLP((64, 24, 16, 10), loss=spec.paper_loss)
+    params = problem.init_params(0, dtype=dtype)
+    runs = {}
+    for jit in (True, False):
+        with kernels.use_jit(jit):
+            state = spec.init_state(problem, data, params, options)
+            for _ in range(3):
+                state = spec.step(state, data, options)
+            runs[jit] = [np.asarray(v) for v in spec.params(state)]
+    for got, ref in zip(runs[True], runs[False]):
+        np.testing.assert_allclose(got, ref, rtol=1e-5 if dtype == "float32" else 1e-12, atol=1e-6)
+
+
 # ----------------------------------------------------------------------------- linear-layer blocks (dlADMM)
 def _pair(rng, dtype, shape=(37, 53)):
     return [(rng.normal(scale=s, size=shape)).astype(dtype) for s in (1.0, 3.0, 0.5)]
@@ -108,14 +228,11 @@ def _pair(rng, dtype, shape=(37, 53)):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_elementwise_block_kernels_are_numpy_bit_for_bit(rng, dtype):
-    """x − y/t and p + c(a − b): the kernels make the same roundings as NumPy, into a new array or in place."""
+    """p + c(a − b) (and with relu_b, p + c(a − max(b, 0))): the kernel makes the same roundings as NumPy,
+    into a new array or in place."""
     x, y, b = _pair(rng, dtype)
-    t, c = 3.7, 0.3
-    np.testing.assert_array_equal(numba_cpu.subtract_scaled(x, y, t), x - y / t)
+    c = 0.3
     np.testing.assert_array_equal(numba_cpu.add_scaled_difference(x, c, y, b), x + c * (y - b))
-    ref, x2 = x - y / t, x.copy()
-    assert numba_cpu.subtract_scaled(x2, y, t, x2) is x2
-    np.testing.assert_array_equal(x2, ref)
     ref, x2 = x + c * (y - b), x.copy()
     assert numba_cpu.add_scaled_difference(x2, c, y, b, x2) is x2
     np.testing.assert_array_equal(x2, ref)
@@ -124,7 +241,8 @@ def test_elementwise_block_kernels_are_numpy_bit_for_bit(rng, dtype):
                                   x + c * (y - np.maximum(b, 0.0)))
     # strided views (a transposed operand, as a W.T product gives)
     yt = np.ascontiguousarray(y.T).T  # an F-ordered operand
-    np.testing.assert_array_equal(numba_cpu.subtract_scaled(x[:, ::2], yt[:, ::2], t), x[:, ::2] - y[:, ::2] / t)
+    np.testing.assert_array_equal(numba_cpu.add_scaled_difference(x[:, ::2], c, yt[:, ::2], b[:, ::2]),
+                                  x[:, ::2] + c * (y[:, ::2] - b[:, ::2]))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -148,18 +266,23 @@ def test_row_mean_difference_kernel(rng, dtype, cols):
 @pytest.mark.parametrize("jit", [True, False])
 @pytest.mark.parametrize("overwrite", [True, False])
 def test_block_helpers_with_and_without_kernels(rng, dtype, jit, overwrite):
-    """subtract_scaled, add_scaled_difference, bias_step: the same values with and without Numba; the
-    first argument written in place only with ``overwrite``."""
-    from amref.solvers.subproblems import add_scaled_difference, bias_step, subtract_scaled
+    """x − y/t, p + c(a − b), bias_step: the same values with and without Numba; the first argument
+    written in place only with ``overwrite``, and the second (x − y/t) only with ``reuse``."""
+    from amref.solvers.subproblems import _sub_div, add_scaled_difference, bias_step
 
     x, y, b = _pair(rng, dtype)
     col = rng.normal(size=(37, 1)).astype(dtype)
     keep = x.copy()
     with kernels.use_jit(jit):
-        got = subtract_scaled(x, y, 2.5, overwrite=overwrite)
+        got = _sub_div(x, y, 2.5, overwrite=overwrite)
         assert (got is x) == overwrite
         np.testing.assert_array_equal(got, keep - y / 2.5)
         x[...] = keep
+        y_keep = y.copy()
+        got = _sub_div(x, y, 2.5, reuse=True, overwrite=overwrite)
+        assert (got is x) == overwrite and (got is y) == (jit and not overwrite)
+        np.testing.assert_array_equal(got, keep - y_keep / 2.5)
+        x[...], y[...] = keep, y_keep
         got = add_scaled_difference(x, 0.7, y, b, overwrite=overwrite)
         assert (got is x) == overwrite
         np.testing.assert_array_equal(got, keep + 0.7 * (y - b))
@@ -182,12 +305,12 @@ def test_block_helpers_with_and_without_kernels(rng, dtype, jit, overwrite):
 
 
 def test_block_kernels_dispatch():
-    """The dispatchers follow use_jit and JIT_MIN_SIZE like relu_prox; array-API arrays never get one."""
-    npx, strict = get_namespace("numpy"), get_namespace("array_api_strict")
-    for name in ("subtract_scaled", "add_scaled_difference", "row_mean_difference"):
-        pick = getattr(kernels, name)
-        assert pick(npx, size=kernels.JIT_MIN_SIZE) is getattr(numba_cpu, name)
-        assert pick(npx, size=kernels.JIT_MIN_SIZE - 1) is None
-        assert pick(strict, size=kernels.JIT_MIN_SIZE) is None
+    """fused() gives dlADMM's kernels as it gives the others: per use_jit and JIT_MIN_SIZE, NumPy only."""
+    big, small = np.zeros((1, kernels.JIT_MIN_SIZE)), np.zeros((1, kernels.JIT_MIN_SIZE - 1))
+    strict = get_namespace("array_api_strict").asarray(big)
+    for name in ("add_scaled_difference", "row_mean_difference"):
+        assert kernels.fused(name, big, big) is getattr(numba_cpu, name)
+        assert kernels.fused(name, small, small) is None
+        assert kernels.fused(name, strict, strict) is None
         with kernels.use_jit(False):
-            assert pick(npx, size=kernels.JIT_MIN_SIZE) is None
+            assert kernels.fused(name, big, big) is None

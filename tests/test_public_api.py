@@ -23,7 +23,8 @@ MODULES = sorted(
     ".".join(("amref",) + p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
     for p in ROOT.rglob("*.py")
 )
-OPTIONAL = {"amref.parallel.dask": "distributed", "amref.kernels.numba_cpu": "numba"}
+OPTIONAL = {"amref.parallel.dask": "distributed", "amref.kernels.numba_cpu": "numba",
+            "amref.kernels.numba_optim": "numba"}
 
 
 # ----------------------------------------------------------------------------- the registry

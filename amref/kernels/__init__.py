@@ -28,35 +28,37 @@ tanh/sigmoid prox           64 × 1437 f64     1.7–1.9 s   0.5–0.8 s    kept
 softmax-CE value + grad     10 × 55000 f32    2.6 ms      15.8 ms      **dropped**: NumPy's SIMD ``exp`` is 4×
                                                                        faster than Numba's, even with fastmath
 softmax-CE value + grad     10 × 55000 f64    16.3 ms     13.8 ms      dropped (1.2×, not worth a second path)
-x − y/t (W-, a-step end)    1000 × 10000 f32  24 ms      12 ms        kept (2×): one pass, no ``y/t`` temporary;
-                                                                       in place where the step owns x
-x − y/t                     1000 × 10000 f64  55 ms      32 ms        kept (1.7×)
 p + c(a − b) (a-gradient)   1000 × 10000 f32  34 ms      12 ms        kept (2.9×, in place into the product p)
 p + c(a − b)                1000 × 10000 f64  63 ms      26 ms        kept (2.4×)
 row means of t − m (bias)   1000 × 10000 f32  19 ms      12 ms        kept (1.6×): no ``t − m`` temporary
 row means of t − m          1000 × 10000 f64  48 ms      16 ms        kept (3×)
 ==========================  ================  =========  ===========  =========================================
 
-The last six rows (``LinearBlockKernels`` in the asv suite; here a one-off median of 9 on one thread at load
-4.2, so the absolute times are inflated, the ratios are what counts) are one-thread kernels: each is a single
-memory-bound pass, and on a shared 2-core machine a parallel region waits for its slowest thread.
+The last four rows (``LinearBlockKernels`` in the asv suite; here a one-off median of 9 on one thread at load
+4.2, so the absolute times are inflated, the ratios are what counts) are dlADMM's one-thread kernels: each is
+a single memory-bound pass, and on a shared 2-core machine a parallel region waits for its slowest thread.
 
-There is no CuPy kernel: on CuPy arrays every function above runs its array-API reference (correct on every
-backend; whether a fused GPU kernel pays is to be measured on a machine with a GPU).
+The fused elementwise kernels of mDLAM and pdADMM(-G, -G-Q) (:func:`fused`, end of this module) are kept
+for what they do to a whole iteration at N = 10,000 (``docs/guides/benchmarks.md``, "Fused kernels").
+
+GPU: there are no CuPy kernels. On CuPy every operation runs the array-API reference (correct on every
+backend); fused GPU kernels, and figures for them, wait for a machine with a GPU to write and test them on.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import importlib
 import importlib.util
 from types import ModuleType
 from typing import Any, Callable, Iterator
 
 from ..backend import is_numpy
 
-__all__ = ["JIT_MIN_SIZE", "jit_setting", "numba_available", "relu_prox", "tanh_prox", "use_jit", "use_numba",
-           "with_jit"]
+__all__ = ["JIT_MIN_SIZE", "jit_setting", "numba_available", "optim_kernel", "relu_prox", "tanh_prox", "use_jit",
+           "use_numba", "with_jit"]
+__all__ += ["FUSED", "fused"]  # mDLAM / pdADMM kernels (end of this module)
 
 
 def numba_available() -> bool:
@@ -125,17 +127,15 @@ small arrays the kernel saves less than importing Numba and loading its cached c
 default ``amref train`` job, 100 × 1437, runs as fast without it). ``use_jit(True)`` always uses it."""
 
 
-def _kernel(name: str, xp: ModuleType, size: int | None) -> Callable | None:
-    """The Numba kernel ``name`` of :mod:`.numba_cpu` when :func:`use_jit` allows it for these arrays
-    (with the default setting not for fewer than :data:`JIT_MIN_SIZE` elements), else None."""
+def _kernel(name: str, xp: ModuleType, size: int | None, module: str = "numba_cpu") -> Callable | None:
+    """The Numba kernel ``name`` of :mod:`.numba_cpu` (or of ``module``) when :func:`use_jit` allows it for
+    these arrays (with the default setting not for fewer than :data:`JIT_MIN_SIZE` elements), else None."""
     jit = jit_setting()
     if not use_numba(xp, jit):
         return None
     if jit is None and size is not None and size < JIT_MIN_SIZE:
         return None
-    from . import numba_cpu
-
-    return getattr(numba_cpu, name)
+    return getattr(importlib.import_module(f".{module}", __package__), name)
 
 
 def relu_prox(xp: ModuleType, size: int | None = None) -> Callable | None:
@@ -150,21 +150,35 @@ def tanh_prox(xp: ModuleType, size: int | None = None) -> Callable | None:
     return _kernel("tanh_prox", xp, size)
 
 
-# ----------------------------------------------------------------------------- linear-layer blocks (dlADMM)
-def subtract_scaled(xp: ModuleType, size: int | None = None) -> Callable | None:
-    """Numba kernel ``(x, y, t, out=None) -> x − y/t`` (bit for bit NumPy's), or None (per :func:`use_jit`)."""
-    return _kernel("subtract_scaled", xp, size)
+def optim_kernel(name: str, xp: ModuleType, size: int | None = None) -> Callable | None:
+    """The optimizer kernel ``name`` of :mod:`.numba_optim` (one rule's update in one pass), or None (per
+    :func:`use_jit`; with the default setting also for fewer than :data:`JIT_MIN_SIZE` elements)."""
+    return _kernel(name, xp, size, module="numba_optim")
 
 
-def add_scaled_difference(xp: ModuleType, size: int | None = None) -> Callable | None:
-    """Numba kernel ``(p, c, a, b, out=None) -> p + c·(a − b)`` (bit for bit NumPy's), or None."""
-    return _kernel("add_scaled_difference", xp, size)
+# ----------------------------------------------------------------------------- mDLAM, pdADMM, pdADMM-G-Q
+FUSED = ("band_clip", "band_trial", "grid_trial", "pdadmm_dual", "pdadmm_p_grad", "project_uniform", "sq_dist",
+         "sub_div", "add_scaled_difference", "row_mean_difference")
+"""The fused elementwise kernels of :mod:`.numba_cpu` for mDLAM, pdADMM(-G, -G-Q) and (the last two) dlADMM
+(each documents the array-API
+expression it replaces; ``tests/test_kernels.py`` checks they agree). They remove temporaries:
+at N = 10,000 every 1000 × N float32 temporary is a fresh 40 MB allocation that the operating system
+maps and zeroes page by page, which costs as much as the arithmetic on it. Their arrays are bit for bit
+the reference's; their sums (‖·‖²) are added in another order and can differ in the last bits."""
 
 
-def row_mean_difference(xp: ModuleType, size: int | None = None) -> Callable | None:
-    """Numba kernel ``(t, m, mean=True) -> row means (or sums) of t − m`` as a column, or None; it sums in
-    float64, so the result can differ from NumPy's pairwise sum in the last bits."""
-    return _kernel("row_mean_difference", xp, size)
+def fused(name: str, *arrays: Any) -> Callable | None:
+    """The fused kernel ``name`` (one of :data:`FUSED`) for these arrays, or None when the array-API
+    expression should run: not NumPy, :func:`use_jit` says no, fewer than :data:`JIT_MIN_SIZE` elements
+    with the default setting, or arrays that are not 2-D of one shape and one floating dtype."""
+    if name not in FUSED:
+        raise ValueError(f"unknown fused kernel {name!r}; known: {', '.join(FUSED)}")
+    first = arrays[0]
+    if not all(getattr(x, "ndim", 0) == 2 and x.shape == first.shape and x.dtype == first.dtype for x in arrays):
+        return None
+    from ..backend import namespace
 
-
-__all__ += ["add_scaled_difference", "row_mean_difference", "subtract_scaled"]
+    xp = namespace(*arrays)
+    if not (is_numpy(xp) and xp.isdtype(first.dtype, "real floating")):
+        return None
+    return _kernel(name, xp, first.shape[0] * first.shape[1])

@@ -118,23 +118,236 @@ def relu_prox(m, a, alpha, beta, z_prev, delta, compare_full):
     return out
 
 
+# ----------------------------------------------------------------------------- mDLAM, pdADMM, pdADMM-G-Q
+# One pass and one output where the array-API expressions (written beside each kernel) make several passes
+# and allocate a temporary per operation. Every elementwise operation is the reference's, in the same order
+# and in the arrays' dtype (scalars are cast to it first, as NumPy does with a Python float), so the arrays
+# are bit for bit the reference's. The sums are accumulated in float64 per row and then added over rows:
+# another order than ``einsum``'s, so a sum can differ from the reference in its last bits.
+__all__ += ["band_clip", "band_trial", "grid_trial", "pdadmm_dual", "pdadmm_p_grad", "project_uniform", "sq_dist",
+            "sub_div"]
+
+
+@numba.njit(parallel=True, cache=True)
+def _sq_dist(x, y):
+    total = 0.0
+    rows, cols = x.shape
+    for i in numba.prange(rows):
+        s = 0.0
+        for j in range(cols):
+            d = np.float64(x[i, j] - y[i, j])
+            s += d * d
+        total += s
+    return total
+
+
+def sq_dist(x, y):
+    """‖x − y‖² as a Python float; replaces ``sum_of_squares(x - y)`` (no temporary x − y)."""
+    return float(_sq_dist(x, y))
+
+
+@numba.njit(parallel=True, cache=True)
+def _sub_div(x, g, t, out):
+    rows, cols = x.shape
+    for i in numba.prange(rows):
+        for j in range(cols):
+            out[i, j] = x[i, j] - g[i, j] / t
+
+
+def sub_div(x, g, t, out=None):
+    """``x - g / t`` (a prox-linear step X − G/θ, or m − G a/θ) in one pass; ``out`` may be ``g`` itself."""
+    out = np.empty_like(x) if out is None else out
+    _sub_div(x, g, x.dtype.type(t), out)
+    return out
+
+
+@numba.njit(parallel=True, cache=True)
+def _band_clip(m, a, c, e, t, out):
+    rows, cols = m.shape
+    for i in numba.prange(rows):
+        for j in range(cols):
+            aij = a[i, j]
+            upper = aij + c
+            lower = aij - c if aij - e > t else -np.inf
+            out[i, j] = max(min(m[i, j], upper), lower)
+
+
+def band_clip(m, a, eps, tol):
+    """mDLAM's ReLU z-step (:func:`amref.solvers.mdlam.band_z`)::
+
+        upper = a + (eps - tol);  lower = where(a - eps > tol, a - (eps - tol), -inf)
+        maximum(minimum(m, upper), lower)
+
+    in one pass and one array.
+    """
+    dt = m.dtype.type
+    out = np.empty_like(m)
+    _band_clip(m, a, dt(eps - tol), dt(eps), dt(tol), out)
+    return out
+
+
+@numba.njit(inline="always")
+def _store_trial(cand, d, i, j, v, x0):
+    """cand[i, j] = v, d[i, j] = v − x0; returns d[i, j]² in float64 (for ‖d‖²)."""
+    cand[i, j] = v
+    dij = v - x0
+    d[i, j] = dij
+    return np.float64(dij) * np.float64(dij)
+
+
+@numba.njit(parallel=True, cache=True)
+def _band_trial(a0, T, nrho, t, z, c, cand, d):
+    total = 0.0
+    rows, cols = a0.shape
+    zero = a0.dtype.type(0)
+    for i in numba.prange(rows):
+        s = 0.0
+        for j in range(cols):
+            x = a0[i, j] - (nrho * T[i, j]) / t
+            fz = max(z[i, j], zero)
+            lo = fz - c
+            hi = fz + c
+            if x < lo:
+                x = lo
+            if x > hi:
+                x = hi
+            s += _store_trial(cand, d, i, j, x, a0[i, j])
+        total += s
+    return total
+
+
+def band_trial(a0, T, rho, t, z, eps, tol, out=None):
+    """One trial of mDLAM's projected ReLU a-step (:func:`amref.solvers.mdlam.update_a`)::
+
+        g = -rho * T                     # T = W_{l+1}ᵀ(z_{l+1} − m_{l+1})
+        fz = maximum(z, 0);  lo, hi = fz - (eps - tol), fz + (eps - tol)
+        cand = clip(a0 - g / t, lo, hi);  d = cand - a0;  dd = sum_of_squares(d)
+
+    Returns ``(cand, d, dd)``, written into ``out = (cand, d)`` when given (a rejected trial's buffers).
+    """
+    dt = a0.dtype.type
+    cand, d = (np.empty_like(a0), np.empty_like(a0)) if out is None else out
+    dd = _band_trial(a0, T, dt(-rho), dt(t), z, dt(eps - tol), cand, d)
+    return cand, d, float(dd)
+
+
+@numba.njit(parallel=True, cache=True)
+def _pdadmm_p_grad(T, u, p, q, nnu, rho, out):
+    rows, cols = T.shape
+    for i in numba.prange(rows):
+        for j in range(cols):
+            out[i, j] = (nnu * T[i, j] + u[i, j]) + rho * (p[i, j] - q[i, j])
+
+
+def pdadmm_p_grad(T, u, p, q, nu, rho):
+    """pdADMM's p-gradient (:func:`amref.solvers.pdadmm.update_p`)::
+
+        -nu * T + u + rho * (p - q)      # T = W_lᵀ(z_l − m_l), u = u_{l−1}, q = q_{l−1}
+
+    in one pass and one array.
+    """
+    dt = T.dtype.type
+    out = np.empty_like(T)
+    _pdadmm_p_grad(T, u, p, q, dt(-nu), dt(rho), out)
+    return out
+
+
+@numba.njit(parallel=True, cache=True)
+def _pdadmm_dual(p, u, z, rho, nu, rho_nu, relu, q, u_new):
+    rows, cols = p.shape
+    zero = p.dtype.type(0)
+    for i in numba.prange(rows):
+        for j in range(cols):
+            pij, uij = p[i, j], u[i, j]
+            fz = max(z[i, j], zero) if relu else z[i, j]
+            qij = (rho * pij + uij + nu * fz) / rho_nu
+            q[i, j] = qij
+            u_new[i, j] = uij + rho * (pij - qij)
+
+
+def pdadmm_dual(p, u, fz, rho, nu, relu):
+    """pdADMM's dual half (:func:`amref.solvers.pdadmm.update_q`, :func:`~amref.solvers.pdadmm.update_u`)::
+
+        q = (rho * p + u + nu * f(z)) / (rho + nu);   u_new = u + rho * (p - q)
+
+    ``fz`` is z when ``relu`` (f = maximum(z, 0) is applied here), else f(z). Returns ``(q, u_new)``.
+    """
+    dt = p.dtype.type
+    q, u_new = np.empty_like(p), np.empty_like(p)
+    _pdadmm_dual(p, u, fz, dt(rho), dt(nu), dt(rho + nu), relu, q, u_new)
+    return q, u_new
+
+
+@numba.njit(inline="always")
+def _nearest_level(x, lv, start, step, top):
+    f = np.floor((x - start) / step)
+    k = 0
+    if f > top:
+        k = top
+    elif f >= 0:
+        k = int(f)
+    lo, hi = lv[k], lv[k + 1]
+    return hi if (hi - x) < (x - lo) else lo
+
+
+@numba.njit(parallel=True, cache=True)
+def _project_uniform(x, lv, start, step, top, out):
+    rows, cols = x.shape
+    for i in numba.prange(rows):
+        for j in range(cols):
+            out[i, j] = _nearest_level(x[i, j], lv, start, step, top)
+
+
+def project_uniform(x, lv, start, step):
+    """Nearest level on a uniform grid (:func:`amref.quantize.project`), O(1) arithmetic per element::
+
+        k = clip(floor((x - start) / step), 0, |Δ| − 2);  lo, hi = lv[k], lv[k + 1]
+        where(hi - x < x - lo, hi, lo)
+
+    ``lv`` holds the levels in x's dtype. (A non-finite x − start goes to an end of the grid; the
+    reference's integer cast of it is platform dependent.)
+    """
+    dt = x.dtype.type
+    out = np.empty_like(x)
+    _project_uniform(x, lv, dt(start), dt(step), lv.shape[0] - 2, out)
+    return out
+
+
+@numba.njit(parallel=True, cache=True)
+def _grid_trial(p, g, t, lv, start, step, top, cand, d):
+    total = 0.0
+    rows, cols = p.shape
+    for i in numba.prange(rows):
+        s = 0.0
+        for j in range(cols):
+            v = _nearest_level(p[i, j] - g[i, j] / t, lv, start, step, top)
+            s += _store_trial(cand, d, i, j, v, p[i, j])
+        total += s
+    return total
+
+
+def grid_trial(p, g, t, lv, start, step, out=None):
+    """One trial of pdADMM-G-Q's quantized p-step on a uniform grid (:func:`amref.solvers.pdadmm.update_p`)::
+
+        cand = project(p - g / t, grid);  d = cand - p;  dd = sum_of_squares(d)
+
+    Returns ``(cand, d, dd)``, written into ``out = (cand, d)`` when given (a rejected trial's buffers).
+    """
+    dt = p.dtype.type
+    cand, d = (np.empty_like(p), np.empty_like(p)) if out is None else out
+    dd = _grid_trial(p, g, dt(t), lv, dt(start), dt(step), lv.shape[0] - 2, cand, d)
+    return cand, d, float(dd)
+
+
 # ----------------------------------------------------------------------------- linear-layer blocks (dlADMM)
 # One pass each over the n × N arrays of a linearized W-, a- or b-step. The elementwise kernels round
 # exactly as the NumPy expression they replace (the same operations in the same order, no FMA: Numba
 # does not contract without fastmath), so their results are bit for bit NumPy's. The row-mean kernel is
 # a reduction: it sums in float64 with eight interleaved partial sums, where NumPy sums pairwise in the
 # array's dtype, so its mean can differ from NumPy's in the last bits (it is the more accurate of the two).
-# They run on one thread: each is one memory-bound pass, and on the project's 2-core machine, shared with other
-# jobs, a two-thread version of x − y/t took 16 ms against 7–8 ms on one thread (1000 × 10000 float32, median
-# of 9, load 5): a parallel region waits for its slowest thread, and a busy core makes that one slow.
-@numba.njit(cache=True)
-def _subtract_scaled(x, y, t, out):
-    rows, cols = x.shape
-    for i in range(rows):
-        for j in range(cols):
-            out[i, j] = x[i, j] - y[i, j] / t
-
-
+# They run on one thread: each is one memory-bound pass, and on the project's 2-core machine, shared with
+# other jobs, a two-thread loop x − y/t (the loop of ``sub_div``) took 16 ms against 7–8 ms on one thread
+# (1000 × 10000 float32, median of 9, load 5): a parallel region waits for its slowest thread.
 @numba.njit(cache=True)
 def _add_scaled_difference(p, c, a, b, relu_b, out):
     rows, cols = p.shape
@@ -165,16 +378,6 @@ def _row_sum_difference(t, m, out):
         out[i] = s
 
 
-def subtract_scaled(x, y, t, out=None):
-    """``x − y/t`` in one pass, into ``out`` (which may be ``x``) or a new array.
-
-    Reference: :func:`amref.solvers.subproblems.subtract_scaled` without a kernel, ``x - y / t``.
-    """
-    out = np.empty_like(x) if out is None else out
-    _subtract_scaled(x, y, x.dtype.type(t), out)
-    return out
-
-
 def add_scaled_difference(p, c, a, b, out=None, relu_b=False):
     """``p + c·(a − b)`` (``relu_b``: ``p + c·(a − max(b, 0))``) in one pass, into ``out`` (which may be ``p``)
     or a new array.
@@ -198,4 +401,4 @@ def row_mean_difference(t, m, mean=True):
     return out.astype(t.dtype).reshape(-1, 1)
 
 
-__all__ += ["add_scaled_difference", "row_mean_difference", "subtract_scaled"]
+__all__ += ["add_scaled_difference", "row_mean_difference"]

@@ -39,6 +39,8 @@ Two ways in::
     state = opt.init(params)
     deltas, state = opt.update(grads, state, params)
     params = amref.optim.apply_updates(params, deltas)
+    # or both at once, fused where a kernel exists (the training loop's form):
+    params, state = amref.optim.apply_step(opt, grads, state, params)
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from typing import Any, Sequence
 
 from . import (adabelief, adadagrad, adadelta, adafisher, adagrad, adagrad_norm, adahessian, adam, adan, base,
                diffgrad, exadam, lamb, lars, lion, options, rmsprop, sgd, sgd_sai, soaa, train, transforms)
-from .base import GradientTransformation, apply_updates, chain
+from .base import GradientTransformation, apply_step, apply_updates, chain
 from .train import Baseline
 
 #: Every gradient baseline's record, in the order of the table above: each module declares its own in a
@@ -111,6 +113,7 @@ __all__ = [
     "BASELINES",
     "Baseline",
     "GradientTransformation",
+    "apply_step",
     "apply_updates",
     "chain",
     "get_baseline_info",

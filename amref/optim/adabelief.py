@@ -49,7 +49,7 @@ from typing import Any, NamedTuple
 
 from ..backend import namespace
 from ..options import fraction, nonnegative
-from .base import GradientTransformation, Tree, tree_zeros_like
+from .base import GradientTransformation, Tree, block_kernel, tree_zeros_like
 from .options import BaselineOptions, DecayStyle
 from .train import Baseline
 from .transforms import compose
@@ -103,19 +103,31 @@ def scale_by_adabelief(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-16,
     def init(params: Tree) -> AdaBeliefState:
         return AdaBeliefState(count=0, mu=tree_zeros_like(params), belief=tree_zeros_like(params))
 
-    def update(grads: Tree, state: AdaBeliefState, params: Tree | None = None, **extras: Any):
+    def update(grads: Tree, state: AdaBeliefState, params: Tree | None = None, *, donate: bool = False,
+               **extras: Any):
         xp = namespace(*grads)
         t = state.count + 1
-        mu = [b1 * m + (1.0 - b1) * g for m, g in zip(state.mu, grads)]
-        belief = [b2 * s + (1.0 - b2) * (g - m) ** 2 + eps for s, g, m in zip(state.belief, grads, mu)]
         c1, c2 = 1.0 - b1**t, 1.0 - b2**t
         r = rectification(t, b2) if rectify else None
-        if not rectify:
-            direction = [(m / c1) / (xp.sqrt(s) / math.sqrt(c2) + eps) for m, s in zip(mu, belief)]
-        elif r is not None:
-            direction = [(r / c1) * m / (xp.sqrt(s) + eps) for m, s in zip(mu, belief)]
-        else:
-            direction = [m / c1 for m in mu]
+        form = 0 if not rectify else 1 if r is not None else 2
+        scale = (r / c1) if form == 1 else c1
+        mu, belief, direction = [], [], []
+        for g, m, s in zip(grads, state.mu, state.belief):
+            kernel = block_kernel("adabelief", g, m, s)
+            if kernel is not None:  # the lines below in one pass
+                m, s, u = kernel(g, m, s, b1, b2, eps, form, scale, math.sqrt(c2), donate=donate)
+            else:
+                m = b1 * m + (1.0 - b1) * g
+                s = b2 * s + (1.0 - b2) * (g - m) ** 2 + eps
+                if form == 0:
+                    u = (m / c1) / (xp.sqrt(s) / math.sqrt(c2) + eps)
+                elif form == 1:
+                    u = (r / c1) * m / (xp.sqrt(s) + eps)
+                else:  # ρ_t < 5: the SGD branch
+                    u = m / c1
+            mu.append(m)
+            belief.append(s)
+            direction.append(u)
         return direction, AdaBeliefState(count=t, mu=mu, belief=belief)
 
     return GradientTransformation(init, update)

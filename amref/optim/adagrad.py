@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 
 from ..backend import namespace
 from ..options import nonnegative
-from .base import GradientTransformation, Tree, tree_full_like
+from .base import GradientTransformation, Tree, block_kernel, tree_full_like
 from .options import BaselineOptions
 from .train import Baseline
 from .transforms import compose
@@ -76,9 +76,18 @@ def scale_by_adagrad(initial_accumulator: float = 0.0, eps: float = 1e-10) -> Gr
     def init(params: Tree) -> AdagradState:
         return AdagradState(count=0, sum_sq=tree_full_like(params, initial_accumulator))
 
-    def update(grads: Tree, state: AdagradState, params: Tree | None = None, **extras: Any):
-        sum_sq = [G + g * g for G, g in zip(state.sum_sq, grads)]
-        direction = [g / (namespace(G).sqrt(G) + eps) for g, G in zip(grads, sum_sq)]
+    def update(grads: Tree, state: AdagradState, params: Tree | None = None, *, donate: bool = False,
+               **extras: Any):
+        sum_sq, direction = [], []
+        for G, g in zip(state.sum_sq, grads):
+            kernel = block_kernel("adagrad", g, G)
+            if kernel is not None:  # the two lines below in one pass
+                G, u = kernel(g, G, eps, donate=donate)
+            else:
+                G = G + g * g
+                u = g / (namespace(G).sqrt(G) + eps)
+            sum_sq.append(G)
+            direction.append(u)
         return direction, AdagradState(count=state.count + 1, sum_sq=sum_sq)
 
     return GradientTransformation(init, update)

@@ -48,7 +48,7 @@ from typing import Any, NamedTuple
 
 from ..backend import namespace
 from ..options import fraction, nonnegative
-from .base import GradientTransformation, Tree, tree_zeros_like
+from .base import GradientTransformation, Tree, block_kernel, tree_zeros_like
 from .options import BaselineOptions, DecayStyle
 from .train import Baseline
 from .transforms import compose
@@ -94,13 +94,23 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
     def init(params: Tree) -> AdamState:
         return AdamState(count=0, mu=tree_zeros_like(params), nu=tree_zeros_like(params))
 
-    def update(grads: Tree, state: AdamState, params: Tree | None = None, **extras: Any):
+    def update(grads: Tree, state: AdamState, params: Tree | None = None, *, donate: bool = False,
+               **extras: Any):
         xp = namespace(*grads)
         t = state.count + 1
-        mu = [b1 * m + (1.0 - b1) * g for m, g in zip(state.mu, grads)]
-        nu = [b2 * v + (1.0 - b2) * g * g for v, g in zip(state.nu, grads)]
         c1, c2 = 1.0 - b1**t, 1.0 - b2**t
-        direction = [(m / c1) / (xp.sqrt(v / c2) + eps) for m, v in zip(mu, nu)]
+        mu, nu, direction = [], [], []
+        for m, v, g in zip(state.mu, state.nu, grads):
+            kernel = block_kernel("adam", g, m, v)
+            if kernel is not None:  # the three lines below in one pass
+                m, v, u = kernel(g, m, v, b1, b2, c1, c2, eps, donate=donate)
+            else:
+                m = b1 * m + (1.0 - b1) * g
+                v = b2 * v + (1.0 - b2) * g * g
+                u = (m / c1) / (xp.sqrt(v / c2) + eps)
+            mu.append(m)
+            nu.append(v)
+            direction.append(u)
         return direction, AdamState(count=t, mu=mu, nu=nu)
 
     return GradientTransformation(init, update)

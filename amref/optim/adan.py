@@ -49,7 +49,7 @@ from typing import Any, NamedTuple
 
 from ..backend import namespace
 from ..options import fraction, nonnegative
-from .base import GradientTransformation, Tree, tree_zeros_like
+from .base import GradientTransformation, Tree, block_kernel, tree_zeros_like
 from .options import BaselineOptions, DecayStyle
 from .train import Baseline
 from .transforms import compose
@@ -93,15 +93,27 @@ def scale_by_adan(b1: float = 0.98, b2: float = 0.92, b3: float = 0.99, eps: flo
         z = tree_zeros_like
         return AdanState(count=0, mu=z(params), diff=z(params), nu=z(params), prev=z(params))
 
-    def update(grads: Tree, state: AdanState, params: Tree | None = None, **extras: Any):
+    def update(grads: Tree, state: AdanState, params: Tree | None = None, *, donate: bool = False,
+               **extras: Any):
         xp = namespace(*grads)
         t = state.count + 1
-        delta = tree_zeros_like(grads) if t == 1 else [g - p for g, p in zip(grads, state.prev)]
-        mu = [b1 * m + (1.0 - b1) * g for m, g in zip(state.mu, grads)]
-        diff = [b2 * v + (1.0 - b2) * d for v, d in zip(state.diff, delta)]
-        nu = [b3 * n + (1.0 - b3) * (g + b2 * d) ** 2 for n, g, d in zip(state.nu, grads, delta)]
         c1, c2, c3 = 1.0 - b1**t, 1.0 - b2**t, 1.0 - b3**t
-        direction = [(m / c1 + b2 * v / c2) / (xp.sqrt(n / c3) + eps) for m, v, n in zip(mu, diff, nu)]
+        mu, diff, nu, direction = [], [], [], []
+        for g, p, m, v, n in zip(grads, state.prev, state.mu, state.diff, state.nu):
+            kernel = block_kernel("adan", g, p, m, v, n)
+            if kernel is not None:  # the five lines below in one pass
+                m, v, n, u = kernel(g, p, m, v, n, t == 1, b1, b2, b3, c1, c2, c3, eps,
+                                    donate=donate)
+            else:
+                d = xp.zeros_like(g) if t == 1 else g - p
+                m = b1 * m + (1.0 - b1) * g
+                v = b2 * v + (1.0 - b2) * d
+                n = b3 * n + (1.0 - b3) * (g + b2 * d) ** 2
+                u = (m / c1 + b2 * v / c2) / (xp.sqrt(n / c3) + eps)
+            mu.append(m)
+            diff.append(v)
+            nu.append(n)
+            direction.append(u)
         return direction, AdanState(count=t, mu=mu, diff=diff, nu=nu, prev=list(grads))
 
     return GradientTransformation(init, update)

@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 
 from ..backend import namespace
 from ..options import fraction
-from .base import GradientTransformation, Tree, tree_zeros_like
+from .base import GradientTransformation, Tree, block_kernel, tree_zeros_like
 from .options import BaselineOptions, DecayStyle
 from .train import Baseline
 from .transforms import compose
@@ -70,10 +70,19 @@ def scale_by_lion(b1: float = 0.9, b2: float = 0.99) -> GradientTransformation:
     def init(params: Tree) -> LionState:
         return LionState(count=0, mu=tree_zeros_like(params))
 
-    def update(grads: Tree, state: LionState, params: Tree | None = None, **extras: Any):
+    def update(grads: Tree, state: LionState, params: Tree | None = None, *, donate: bool = False,
+               **extras: Any):
         xp = namespace(*grads)
-        direction = [xp.sign(b1 * m + (1.0 - b1) * g) for m, g in zip(state.mu, grads)]
-        mu = [b2 * m + (1.0 - b2) * g for m, g in zip(state.mu, grads)]
+        mu, direction = [], []
+        for m, g in zip(state.mu, grads):
+            kernel = block_kernel("lion", g, m)
+            if kernel is not None:  # the two lines below in one pass
+                m, u = kernel(g, m, b1, b2, donate=donate)
+            else:
+                u = xp.sign(b1 * m + (1.0 - b1) * g)
+                m = b2 * m + (1.0 - b2) * g
+            mu.append(m)
+            direction.append(u)
         return direction, LionState(count=state.count + 1, mu=mu)
 
     return GradientTransformation(init, update)

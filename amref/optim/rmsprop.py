@@ -44,7 +44,7 @@ from typing import Any, NamedTuple
 
 from ..backend import namespace
 from ..options import fraction, nonnegative
-from .base import GradientTransformation, Tree, tree_zeros_like
+from .base import GradientTransformation, Tree, block_kernel, tree_zeros_like
 from .options import BaselineOptions
 from .train import Baseline
 from .transforms import compose
@@ -91,19 +91,30 @@ def scale_by_rmsprop(alpha: float = 0.99, eps: float = 1e-8, momentum: float = 0
         return RMSpropState(count=0, sq_avg=zeros(params), grad_avg=zeros(params) if centered else [],
                             buffer=zeros(params) if momentum > 0 else [])
 
-    def update(grads: Tree, state: RMSpropState, params: Tree | None = None, **extras: Any):
+    def update(grads: Tree, state: RMSpropState, params: Tree | None = None, *, donate: bool = False,
+               **extras: Any):
         xp = namespace(*grads)
-        sq_avg = [alpha * v + (1.0 - alpha) * g * g for v, g in zip(state.sq_avg, grads)]
-        if centered:
-            grad_avg = [alpha * m + (1.0 - alpha) * g for m, g in zip(state.grad_avg, grads)]
-            variance = [v - m * m for v, m in zip(sq_avg, grad_avg)]
-        else:
-            grad_avg, variance = [], sq_avg
-        direction = [g / (xp.sqrt(v) + eps) for g, v in zip(grads, variance)]
-        buffer = []
-        if momentum > 0:
-            buffer = [momentum * b + d for b, d in zip(state.buffer, direction)]
-            direction = buffer
+        sq_avg, grad_avg, buffer, direction = [], [], [], []
+        for i, (g, v) in enumerate(zip(grads, state.sq_avg)):
+            m = state.grad_avg[i] if centered else None
+            b = state.buffer[i] if momentum > 0 else None
+            kernel = None if centered or momentum > 0 else block_kernel("rmsprop", g, v)
+            if kernel is not None:  # the lines below (plain RMSprop) in one pass
+                v, u = kernel(g, v, alpha, eps, donate=donate)
+            else:
+                v = alpha * v + (1.0 - alpha) * g * g
+                variance = v
+                if centered:
+                    m = alpha * m + (1.0 - alpha) * g
+                    variance = v - m * m
+                u = g / (xp.sqrt(variance) + eps)
+                if momentum > 0:
+                    b = momentum * b + u
+                    u = b
+            sq_avg.append(v)
+            grad_avg += [m] if centered else []
+            buffer += [b] if momentum > 0 else []
+            direction.append(u)
         return direction, RMSpropState(count=state.count + 1, sq_avg=sq_avg, grad_avg=grad_avg, buffer=buffer)
 
     return GradientTransformation(init, update)

@@ -55,7 +55,7 @@ import dataclasses
 from typing import Any, NamedTuple
 
 from ..options import fraction, nonnegative
-from .base import GradientTransformation, Tree, identity, tree_zeros_like
+from .base import GradientTransformation, Tree, block_kernel, identity, tree_zeros_like
 from .options import BaselineOptions
 from .train import Baseline
 from .transforms import compose
@@ -123,11 +123,17 @@ def scale_by_momentum(momentum: float, dampening: float = 0.0, nesterov: bool = 
         return MomentumState(count=0, buffer=tree_zeros_like(params))
 
     def update(grads: Tree, state: MomentumState, params: Tree | None = None, **extras: Any):
-        if state.count == 0:
-            buffer = list(grads)
-        else:
-            buffer = [momentum * b + (1.0 - dampening) * g for b, g in zip(state.buffer, grads)]
-        direction = [g + momentum * b for g, b in zip(grads, buffer)] if nesterov else buffer
+        first = state.count == 0
+        buffer, direction = [], []
+        for b, g in zip(state.buffer, grads):
+            kernel = None if first else block_kernel("momentum", g, b)
+            if kernel is not None:  # the two lines below in one pass
+                b, u = kernel(g, b, momentum, dampening, nesterov)
+            else:
+                b = g if first else momentum * b + (1.0 - dampening) * g
+                u = g + momentum * b if nesterov else b
+            buffer.append(b)
+            direction.append(u)
         return direction, MomentumState(count=state.count + 1, buffer=buffer)
 
     return GradientTransformation(init, update)

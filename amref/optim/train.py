@@ -10,7 +10,7 @@ divergence handling, checkpoints and resume::
         for each batch (x_B, y_B) of ``batch_size`` consecutive shuffled columns
             ℓ, g  = loss and gradient of the batch (:func:`amref.backprop.forward_backward`)
             extras = what the rule needs besides g (batch loss, Hutchinson sample, Fisher factors)
-            Δ, s  = optimizer.update(g, s, θ, **extras);   θ ← θ + Δ
+            Δ, s  = optimizer.update(g, s, θ, **extras);   θ ← θ + Δ     (one fused apply_step)
             b     = batch-size controller(b)            (AdAdaGrad only)
 
 The state holds the parameters, the optimizer's state, the generator's state and counters, so a
@@ -37,7 +37,7 @@ from .. import backprop
 from ..backend import device, from_host, namespace
 from ..contract import SolverSpec
 from ..problem import MLP, Params
-from .base import GradientTransformation, apply_updates, global_norm
+from .base import GradientTransformation, apply_step, global_norm
 from .transforms import make_schedule, masks
 
 __all__ = [
@@ -178,8 +178,9 @@ def step(state: BaselineState, data, options: Any, *, baseline: Baseline) -> Bas
                                          straight_through=options.straight_through)
         ctx = ExtraContext(problem, params, tape, rng, steps, options)
         extras = {key: fn(ctx) for key, fn in baseline.extras.items()}
-        deltas, opt_state = optimizer.update(tape.grads, opt_state, params, **extras)
-        params = apply_updates(params, deltas)
+        # from the second update on, params and opt_state are this loop's own: donate them (apply_step)
+        params, opt_state = apply_step(optimizer, tape.grads, opt_state, params, donate=steps > state.steps,
+                                       **extras)
         steps += 1
         samples += size
         seen_loss = seen_loss + tape.loss / tape.scale  # summed per-sample losses of this batch

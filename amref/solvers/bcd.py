@@ -88,7 +88,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..activations import BISECTION_STEPS, Activation, layer_activations
-from ..backend import Array, from_host, get_namespace, namespace
+from ..backend import Array, from_host, get_namespace, namespace, solve_spd
 from ..backend import device as device_of
 from ..contract import SolverSpec
 from ..losses import get as get_loss
@@ -218,7 +218,8 @@ def update_V(U: Array, W_next: Array, b_next: Array, U_next: Array, options: BCD
     gamma, rho = options.gamma, options.rho
     M = rho * (W_next.T @ W_next) + gamma * xp.eye(W_next.shape[1], dtype=W_next.dtype, device=device_of(W_next))
     h = layer_activations(activation, 1)[0]
-    return xp.linalg.solve(M, rho * (W_next.T @ (U_next - b_next)) + gamma * h.value(U))
+    # M's eigenvalues are ≥ γ: a Cholesky solve (float32 stays float32 on NumPy); the right-hand side is ours
+    return solve_spd(M, rho * (W_next.T @ (U_next - b_next)) + gamma * h.value(U), overwrite_b=True)
 
 
 def update_U(U: Array, V: Array, m: Array, options: BCDOptions, *, activation: str | Activation = "relu") -> Array:

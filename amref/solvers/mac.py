@@ -9,7 +9,13 @@ hidden layer and training point, the layer's output z_k (``n_k × N``, columns a
 
 and solved by the **quadratic-penalty** path (M1) for μ → ∞::
 
-    (M1)  E_Q(W, Z; μ) = R(W_L z_K + b_L; y) + (μ/2) Σ_{k=1}^{K} ‖c_k‖²,   c_k = z_k − h(W_k z_{k−1} + b_k)
+    (M1)  E_Q(W, Z; μ) = R(W_L z_K + b_L; y) + (μ/2) Σ_{k=1}^{K} ‖c_k‖² + (λ_W/2) Σ_{k=1}^{L} ‖W_k‖²,
+          c_k = z_k − h(W_k z_{k−1} + b_k)
+
+where the last term, a ridge (weight decay) on the weights and not on the biases, is amref's option
+``weight_decay`` = λ_W: the paper's objective has no regulariser, so the default λ_W = 0 is the paper's
+E_Q. With λ_W > 0 every W-step below adds its own layer's (λ_W/2)‖W_k‖² (for a unit, (λ_W/2)‖w_j‖²);
+the Z-step does not see it.
 
 or, with ``variant="augmented-lagrangian"``, the augmented Lagrangian
 ``E_A = E_Q + Σ_k ⟨λ_k, c_k⟩ = R + (μ/2) Σ_k ‖c_k + λ_k/μ‖² − Σ_k ‖λ_k‖²/(2μ)``, so every step below is
@@ -20,8 +26,8 @@ Algorithm (MAC, quadratic-penalty version; one driver iteration = one W-step and
     Z ← forward pass of the initial W (a feasible start), μ ← μ_0, λ ← 0
     repeat                                          (one μ stage, at most iters_per_mu alternations)
         (M2) W-step, hidden layer k = 1 … K, each unit j on its own:
-                 min_{w_j, b_j} (μ/2) Σ_n (z_{k,jn} + s_{k,jn} − h(w_jᵀ z_{k−1,n} + b_j))²
-        (M3) W-step, output layer:  min_{W_L, b_L} R(W_L z_K + b_L; y)
+                 min_{w_j, b_j} (μ/2) Σ_n (z_{k,jn} + s_{k,jn} − h(w_jᵀ z_{k−1,n} + b_j))² + (λ_W/2)‖w_j‖²
+        (M3) W-step, output layer:  min_{W_L, b_L} R(W_L z_K + b_L; y) + (λ_W/2)‖W_L‖²
         (M4) Z-step, hidden layer k = 1 … K (Gauss–Seidel over layers), each point n on its own:
                  min_{z_{k,n}} (μ/2)‖z_{k,n} + s_{k,n} − h(W_k z_{k−1,n} + b_k)‖²
                               + { (μ/2)‖z_{k+1,n} + s_{k+1,n} − h(W_{k+1} z_{k,n} + b_{k+1})‖²   k < K
@@ -61,6 +67,19 @@ damping, 1e-9 relative by default); with ReLU (or any non-linear h) M2/M4 are no
 iteration is a monotone descent, not a global minimisation. Per-unit Gauss–Newton matrices would cost
 n_k·n_{k−1}²·N per layer and per-point ones N·n_k³ (N systems), which is why the shared majoriser is used.
 
+**The ridge** (λ_W > 0) adds λ_W to every curvature eigenvalue of M2/M3: ``cX̃X̃ᵀ + λ_W I``, which
+majorises the exact ``cX̃X̃ᵀ + λ_W P`` (P: the identity on the weights, 0 on the bias). So the first trial
+of a quadratic block is no longer exact in its bias direction; each further trial shrinks that error by
+about λ_W/(cN + λ_W), and the acceptance test keeps the descent monotone.
+
+**Wide inputs** (d + 1 > N, e.g. Cora's 5,732 GA-MLP features for 140 training nodes): X̃X̃ᵀ has rank
+r ≤ N, and :func:`gram_basis` then returns the thin basis ``(U, S²)`` of the SVD ``X̃ = U S Vᵀ`` (U is
+(d+1) × r; cost (d+1)·N² once, against (d+1)³ for the eigendecomposition). The curvature on the
+complement of span(U) is 0, or λ_W with the ridge, and :func:`lm_descent` steps there by
+``(I − UUᵀ)g/(λ_W + ν)``; without the ridge that part of g = X̃ dᵀ is 0 (g lies in span(U)) and is not
+formed. The steps are those of the full eigenbasis, without its zero eigenvalues' rounding noise, and each
+costs (d+1)·r·n_k instead of (d+1)²·n_k.
+
 **Parallelism.** M2 is independent over the layers and, within a layer, over the units (rows of [W_k
 b_k]); M4 is independent over the points (columns of Z) within a layer. Here both are single batched
 array operations (no loop over units or points): a damped step for all units is ``((G Q)/(Λ + ν)) Qᵀ``,
@@ -85,12 +104,13 @@ R          ``problem.loss``    summed output loss (squared in the paper; cross-e
 c_k        ``gaps[k-1]``       constraint gap ``z_k − h(W_k z_{k−1} + b_k)`` (cached after each step)
 ν          ``w_damping``,      LM damping relative to the mean curvature eigenvalue, per unit / point
            ``z_damping``
+λ_W        ``weight_decay``    ridge on the weights (not the biases); amref's, 0 (none) in the paper
 =========  ==================  ======================================================================
 
 ``diagnostics`` reports ``objective`` = E_Q(W, Z; μ) (E_A for the augmented-Lagrangian variant, the
-quantity then decreased), ``residual`` = Σ_k ‖c_k‖² (the constraint violation), ``penalty_objective``
-= E_Q, ``fit_loss`` = R(W_L z_K + b_L; y), ``mu`` and ``converged``. The driver's ``train_loss`` is the
-nested (forward-pass) error.
+quantity then decreased; both include the ridge term), ``residual`` = Σ_k ‖c_k‖² (the constraint
+violation), ``penalty_objective`` = E_Q, ``fit_loss`` = R(W_L z_K + b_L; y), ``mu`` and ``converged``.
+The driver's ``train_loss`` is the nested (forward-pass) error.
 """
 
 from __future__ import annotations
@@ -210,6 +230,10 @@ class MACOptions(Options):
         Bounds on the relative damping (keep it from under- or overflowing).
     nonsmooth_curvature : float
         Curvature used in place of the Lipschitz constant of ∇R for a non-smooth loss (hinge) in M3/M4.
+    weight_decay : float
+        λ_W, a ridge (λ_W/2)‖W_k‖² on every layer's weights (not the biases) in the W-step and in E_Q.
+        The paper has no regulariser: 0 (the default) is its objective. A step activation's hidden
+        layers do not move in M2 (h′ = 0), so there the ridge acts on the output layer only.
     """
 
     mu0: float = positive(1.0)
@@ -227,6 +251,7 @@ class MACOptions(Options):
     lm_damping_min: float = positive(1e-12)
     lm_damping_max: float = positive(1e12)
     nonsmooth_curvature: float = positive(1.0)
+    weight_decay: float = nonnegative(0.0)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -267,22 +292,30 @@ def lm_descent(
     damping: Array,
     max_iter: int,
     options: MACOptions,
+    rest: float = 0.0,
 ) -> tuple[Array, Array]:
     r"""Bounded Levenberg–Marquardt on independent column problems sharing one curvature matrix.
 
     Minimises ``Σ_groups f_g(x)`` where the columns of ``x`` (``d × m``) are independent problems
     (``value_and_grad`` returns per-column values ``(1, m)``) or one coupled problem (values ``(1, 1)``)
-    and their gradient ``d × m``. With the curvature ``M = Q diag(D) Qᵀ`` (``basis`` Q, ``curvature`` D,
-    ``d × 1``) and the relative damping ν (``damping``, one per value), a trial is
-    ``x − Q((Qᵀg)/(D + ν·mean(D)))``; it is kept where it does not increase the value. Returns
-    ``(x, ν)`` after ``max_iter`` trials; the value never increases in any group.
+    and their gradient ``d × m``. The curvature is ``M = Q diag(D) Qᵀ + rest·(I − QQᵀ)`` (``basis`` Q,
+    ``d × r`` with orthonormal columns, r ≤ d; ``curvature`` D, ``r × 1``; ``rest``, the curvature on the
+    complement of span(Q), counts only when r < d). With the relative damping ν (``damping``, one per
+    value) and s the mean eigenvalue of M, a trial is ``x − (M + νs·I)⁻¹ g``; it is kept where it does
+    not increase the value. Returns ``(x, ν)`` after ``max_iter`` trials; the value never increases in
+    any group.
     """
     xp = namespace(x, basis, curvature)
-    scale = xp.mean(curvature) + xp.max(curvature) * options.lm_damping_min  # > 0 unless D ≡ 0
+    d, r = basis.shape
+    if r == d:
+        scale = xp.mean(curvature) + xp.max(curvature) * options.lm_damping_min  # > 0 unless D ≡ 0
+    else:  # the d − r eigenvalues `rest` of the complement count in the mean and the max
+        top = xp.maximum(xp.max(curvature), rest)
+        scale = (xp.sum(curvature) + (d - r) * rest) / d + top * options.lm_damping_min
     f, g = value_and_grad(x)
     nu = damping
     for _ in range(max_iter):
-        trial = x - basis @ ((basis.T @ g) / (curvature + nu * scale))
+        trial = x - _damped_solve(g, basis, curvature, rest, nu * scale)
         f_trial, g_trial = value_and_grad(trial)
         ok = f_trial <= f
         x = xp.where(ok, trial, x)
@@ -293,6 +326,19 @@ def lm_descent(
     return x, nu
 
 
+def _damped_solve(g: Array, Q: Array, D: Array, rest: float, shift: Array) -> Array:
+    """``(Q diag(D) Qᵀ + rest·(I − QQᵀ) + shift·I)⁻¹ g`` with ``shift`` per column (``1 × m``).
+
+    For a square Q the complement is empty. For a thin Q and ``rest = 0`` the complement part of g is
+    taken as 0 (true of a W-step's gradient without the ridge, which lies in span(Q)) and not formed.
+    """
+    Qg = Q.T @ g
+    step = Q @ (Qg / (D + shift))
+    if Q.shape[0] > Q.shape[1] and rest > 0.0:
+        step = step + (g - Q @ Qg) / (rest + shift)
+    return step
+
+
 def _eig(M: Array) -> tuple[Array, Array]:
     """``(Q, Λ)`` of a symmetric positive semidefinite M, Λ as a clipped column ``d × 1``."""
     xp = namespace(M)
@@ -301,8 +347,16 @@ def _eig(M: Array) -> tuple[Array, Array]:
 
 
 def gram_basis(a: Array) -> tuple[Array, Array]:
-    """Eigenbasis ``(Q, Λ)`` of ``ã ãᵀ`` with ``ã = [a; 1ᵀ]`` (the design of a layer with a bias)."""
+    """Eigenbasis ``(Q, Λ)`` of ``ã ãᵀ`` with ``ã = [a; 1ᵀ]`` (the design of a layer with a bias).
+
+    For a wide input (``a`` is ``d × N`` with d + 1 > N) the thin basis: Q = U, ``(d+1) × N``, and Λ = S²
+    from the SVD ``ã = U S Vᵀ`` (the other d + 1 − N eigenvalues are 0; see the module docstring).
+    """
     xp = namespace(a)
+    if a.shape[0] + 1 > a.shape[1]:
+        ones = xp.ones((1, a.shape[1]), dtype=a.dtype, device=device_of(a))
+        U, S, _ = xp.linalg.svd(xp.concat([a, ones], axis=0), full_matrices=False)
+        return U, xp.reshape(S * S, (-1, 1))
     s = xp.sum(a, axis=1, keepdims=True)
     n = xp.full((1, 1), float(a.shape[1]), dtype=a.dtype, device=device_of(a))
     G = xp.concat([xp.concat([a @ a.T, s], axis=1), xp.concat([s.T, n], axis=1)], axis=0)
@@ -326,13 +380,43 @@ def _wb_grad(a: Array, dz: Array) -> Array:
     return xp.concat([a @ dz.T, xp.sum(dz, axis=1, keepdims=True).T], axis=0)
 
 
+def _with_ridge(value_and_grad: Callable[[Array], tuple[Array, Array]],
+                weight_decay: float) -> Callable[[Array], tuple[Array, Array]]:
+    """A W-step's ``value_and_grad`` of ``V = [W b]ᵀ`` plus the ridge ``(λ_W/2)‖W‖²`` (not the bias row).
+
+    The ridge is added per unit (column of V) to per-unit values, or in total to a layer's single value
+    (the cross-entropy's ``(1, 1)``); its gradient is ``λ_W [Wᵀ; 0]``. ``weight_decay = 0``: unchanged.
+    """
+    if weight_decay == 0.0:
+        return value_and_grad
+
+    def ridged(V):
+        xp = namespace(V)
+        f, g = value_and_grad(V)
+        Wt = V[:-1, :]
+        sq = xp.sum(Wt * Wt, axis=0, keepdims=True)
+        if f.shape[1] != sq.shape[1]:
+            sq = xp.sum(sq, axis=1, keepdims=True)
+        return f + (0.5 * weight_decay) * sq, g + weight_decay * xp.concat([Wt, xp.zeros_like(V[-1:, :])], axis=0)
+
+    return ridged
+
+
+def _w_curvature(c: float, basis: tuple[Array, Array], options: MACOptions) -> tuple[Array, Array, float]:
+    """``(Q, cΛ + λ_W, λ_W)``: a W-step's basis, its curvature and the curvature off a thin basis."""
+    Q, lam = basis
+    wd = options.weight_decay
+    return Q, (c * lam + wd) if wd > 0.0 else c * lam, wd
+
+
 # ----------------------------------------------------------------------------- subproblems
 def update_W_hidden(W: Array, b: Array, z_prev: Array, target: Array, mu: float, damping: Array,
                     basis: tuple[Array, Array], act: Activation, options: MACOptions) -> tuple[Array, Array, Array]:
     r"""M2: ``min_{W,b} (μ/2)‖target − h(W z_{k−1} + b)‖²``, target = z_k + s_k, every unit separately.
 
-    ``basis`` is the eigenbasis of ``[z_{k−1}; 1][z_{k−1}; 1]ᵀ`` (:func:`gram_basis`); curvature
-    ``μβ_h²Λ``, one damping per unit (``damping`` is ``1 × n_k``). Returns ``(W, b, damping)``.
+    With ``options.weight_decay`` λ_W > 0 each unit's objective adds ``(λ_W/2)‖w_j‖²``. ``basis`` is the
+    eigenbasis of ``[z_{k−1}; 1][z_{k−1}; 1]ᵀ`` (:func:`gram_basis`); curvature ``μβ_h²Λ + λ_W``, one
+    damping per unit (``damping`` is ``1 × n_k``). Returns ``(W, b, damping)``.
     """
     xp = namespace(W, z_prev, target)
     if _slope_bound(act) == 0.0:  # h′ = 0 wherever it exists (the step): the gradient and the step are 0
@@ -345,17 +429,18 @@ def update_W_hidden(W: Array, b: Array, z_prev: Array, target: Array, mu: float,
         f = (0.5 * mu) * xp.sum(r * r, axis=1, keepdims=True).T
         return f, _wb_grad(z_prev, (-mu) * (act.derivative(u) * r))
 
-    Q, lam = basis
-    V, nu = lm_descent(_join_wb(W, b), value_and_grad, Q, (mu * _slope_bound(act)**2) * lam, damping,
-                       options.w_iters, options)
+    Q, curvature, rest = _w_curvature(mu * _slope_bound(act)**2, basis, options)
+    V, nu = lm_descent(_join_wb(W, b), _with_ridge(value_and_grad, options.weight_decay), Q, curvature,
+                       damping, options.w_iters, options, rest)
     return (*_split_wb(V), nu)
 
 
 def update_W_output(W: Array, b: Array, z_prev: Array, y: Array, loss: str, damping: Array,
                     basis: tuple[Array, Array], options: MACOptions) -> tuple[Array, Array, Array]:
     r"""M3: ``min_{W_L, b_L} R(W_L z_K + b_L; y)`` (a linear least-squares fit for the squared loss, a
-    multinomial logistic regression for the cross-entropy). Curvature ``H_R Λ``; one damping per output
-    unit for the squared and hinge losses, one for the layer for the cross-entropy. Returns ``(W, b, damping)``.
+    multinomial logistic regression for the cross-entropy), plus ``(λ_W/2)‖W_L‖²`` with the ridge.
+    Curvature ``H_R Λ + λ_W``; one damping per output unit for the squared and hinge losses, one for the
+    layer for the cross-entropy. Returns ``(W, b, damping)``.
     """
     ell = get_loss(loss)
 
@@ -364,9 +449,10 @@ def update_W_output(W: Array, b: Array, z_prev: Array, y: Array, loss: str, damp
         z = Wv @ z_prev + bv
         return loss_rows(loss, z, y).T, _wb_grad(z_prev, ell.grad(z, y))
 
-    Q, lam = basis
     c = options.nonsmooth_curvature if ell.lipschitz is None else ell.lipschitz
-    V, nu = lm_descent(_join_wb(W, b), value_and_grad, Q, c * lam, damping, options.w_iters, options)
+    Q, curvature, rest = _w_curvature(c, basis, options)
+    V, nu = lm_descent(_join_wb(W, b), _with_ridge(value_and_grad, options.weight_decay), Q, curvature,
+                       damping, options.w_iters, options, rest)
     return (*_split_wb(V), nu)
 
 
@@ -419,9 +505,11 @@ def constraint_gaps(W: tuple, b: tuple, Z: tuple, x: Array, act: Activation) -> 
     return tuple(z - act.value(Wk @ a + bk) for z, Wk, bk, a in zip(Z, W, b, inputs))
 
 
-def _terms(fit: float, state: MACState, xp) -> dict[str, float]:
+def _terms(fit: float, state: MACState, xp, weight_decay: float = 0.0) -> dict[str, float]:
     violation = sum(float(xp.sum(c * c)) for c in state.gaps)
     e_q = fit + 0.5 * state.mu * violation
+    if weight_decay > 0.0:
+        e_q += 0.5 * weight_decay * sum(float(xp.sum(Wk * Wk)) for Wk in state.W)
     e_a = e_q + sum(float(xp.sum(l * c)) for l, c in zip(state.lam, state.gaps))
     return {"fit_loss": fit, "violation": violation, "penalty_objective": e_q, "objective": e_a if state.lam else e_q}
 
@@ -483,12 +571,13 @@ def step(state: MACState, data, options: MACOptions) -> MACState:
 
 
 def diagnostics(state: MACState, data, options: MACOptions) -> dict:
-    """``objective`` (E_Q; E_A for the augmented Lagrangian), ``residual`` = Σ_k‖c_k‖², ``penalty_objective``,
-    ``fit_loss`` = R(W_L z_K + b_L), ``mu`` (the μ this iteration used) and ``converged`` (0/1)."""
+    """``objective`` (E_Q; E_A for the augmented Lagrangian; both with the ridge term), ``residual`` =
+    Σ_k‖c_k‖², ``penalty_objective``, ``fit_loss`` = R(W_L z_K + b_L), ``mu`` (the μ this iteration used)
+    and ``converged`` (0/1)."""
     xp = namespace(data.x_train)
     last_in = state.Z[-1] if state.Z else data.x_train
     fit = float(get_loss(state.loss).value(state.W[-1] @ last_in + state.b[-1], data.y_train))
-    terms = _terms(fit, state, xp)
+    terms = _terms(fit, state, xp, options.weight_decay)
     return {
         "objective": terms["objective"],
         "residual": terms["violation"],

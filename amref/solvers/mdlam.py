@@ -96,6 +96,7 @@ import dataclasses
 import math
 from typing import Literal
 
+from .. import kernels
 from ..activations import Activation, layer_activations
 from ..activations import get as get_activation
 from ..activations import preimage
@@ -232,8 +233,7 @@ def update_W(W, W_prev, a_prev, m, z, b, omega, theta0, rho, options):
     mu = options.weight_decay
 
     def local(Wx, mx):
-        r = z - mx
-        value = 0.5 * rho * sum_of_squares(r)
+        value = 0.5 * rho * _sq_dist(z, mx)
         return value + 0.5 * mu * sum_of_squares(Wx) if mu else value
 
     def prox_linear(W0, m0):
@@ -241,8 +241,10 @@ def update_W(W, W_prev, a_prev, m, z, b, omega, theta0, rho, options):
                                       max_doublings=options.max_doublings)[:2]
 
     if omega != 0.0:
-        W_hat = W + omega * (W - W_prev)
-        W_new, m_new = prox_linear(W_hat, W_hat @ a_prev + b)
+        W_hat = _extrapolate(W, W_prev, omega)
+        m_hat = W_hat @ a_prev
+        m_hat += b  # m_hat is new: in place, the same sum without a second N-column array
+        W_new, m_new = prox_linear(W_hat, m_hat)
         if not options.safeguard or local(W_new, m_new) <= local(W, m):
             return W_new, m_new, False
         W_new, m_new = prox_linear(W, m)
@@ -276,6 +278,9 @@ def band_z(m, a, eps, options, *, activation: str | Activation = "relu", z_prev=
         z = xp.maximum(xp.minimum(m, upper), lower)
         feasible = (lower <= upper) & (lower < math.inf) & (upper > -math.inf)
         return z if z_prev is None else xp.where(feasible, z, z_prev)
+    kernel = kernels.fused("band_clip", m, a)
+    if kernel is not None:
+        return kernel(m, a, eps, tol)
     upper = a + (eps - tol)
     lower = xp.where(a - eps > tol, a - (eps - tol), -math.inf)
     return xp.maximum(xp.minimum(m, upper), lower)
@@ -308,31 +313,43 @@ def update_a(a, a_prev_iter, z_cur, W_next, b_next, z_next, m_next, omega, eps, 
     ``m_next`` is the current ``W_{l+1}a + b_{l+1}`` (old layer l+1). Returns ``(a⁺, m_next⁺, restarted)``.
     """
     xp = namespace(a, z_cur, W_next, z_next, m_next)
-    fz = get_activation(activation).value(z_cur)
-    lo = fz - (eps - options.band_tol)
-    hi = fz + (eps - options.band_tol)
+    act = get_activation(activation)
     cap = options.search_cap if options.max_doublings is None else options.max_doublings
+    kernel = kernels.fused("band_trial", a, z_cur) if act.name == "relu" else None
+    if kernel is None:
+        fz = act.value(z_cur)
+        lo = fz - (eps - options.band_tol)
+        hi = fz + (eps - options.band_tol)
 
     def local(mx):
-        r = z_next - mx
-        return 0.5 * rho * sum_of_squares(r)
+        return 0.5 * rho * _sq_dist(z_next, mx)
+
+    def trial(a0, T, tau, buffers):
+        """(candidate, d, ‖d‖²) for this τ; the fused kernel computes the same arrays in one pass, into the
+        rejected trial's ``buffers`` when there was one."""
+        if kernel is not None:
+            return kernel(a0, T, rho, tau, z_cur, eps, options.band_tol, out=buffers)
+        cand = xp.clip(a0 - (-rho * T) / tau, lo, hi)
+        d = cand - a0
+        return cand, d, sum_of_squares(d)
 
     def projected_step(a0, m0):
-        g = -rho * (W_next.T @ (z_next - m0))
-        tau = tau0
+        T = W_next.T @ (z_next - m0)  # g = −ρ T
+        tau, buffers = tau0, None
         for _ in range(cap + 1):
-            cand = xp.clip(a0 - g / tau, lo, hi)
-            d = cand - a0
+            cand, d, dd = trial(a0, T, tau, buffers)
             Wd = W_next @ d
-            dd = sum_of_squares(d)
             if rho * sum_of_squares(Wd) <= tau * dd:
-                return cand, m0 + Wd, True
+                Wd += m0  # m0 + Wd, in place on the new product
+                return cand, Wd, True
             tau *= options.backtrack_factor
+            buffers = (cand, d)  # rejected: the next trial overwrites them
         return a0, m0, False
 
     if omega != 0.0:
-        a_hat = a + omega * (a - a_prev_iter)
-        m_hat = W_next @ a_hat + b_next
+        a_hat = _extrapolate(a, a_prev_iter, omega)
+        m_hat = W_next @ a_hat
+        m_hat += b_next  # in place on the new array (same sum)
         a_new, m_new, ok = projected_step(a_hat, m_hat)
         if ok and (not options.safeguard or local(m_new) <= local(m_next)):
             return a_new, m_new, False
@@ -342,6 +359,20 @@ def update_a(a, a_prev_iter, z_cur, W_next, b_next, z_next, m_next, omega, eps, 
         return a_new, m_new, True
     a_new, m_new, _ = projected_step(a, m_next)
     return a_new, m_new, False
+
+
+def _extrapolate(x, x_prev, omega):
+    """``x + ω(x − x_prev)`` with one new array: the difference, scaled and added in place (same bits)."""
+    out = x - x_prev
+    out *= omega
+    out += x
+    return out
+
+
+def _sq_dist(x, y) -> float:
+    """``‖x − y‖²`` (``sum_of_squares(x - y)``; for large NumPy arrays one fused pass without the temporary)."""
+    kernel = kernels.fused("sq_dist", x, y)
+    return sum_of_squares(x - y) if kernel is None else kernel(x, y)
 
 
 # ----------------------------------------------------------------------------- the iteration

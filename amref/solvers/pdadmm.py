@@ -132,6 +132,7 @@ import math
 from types import SimpleNamespace
 from typing import Literal
 
+from .. import kernels
 from ..activations import BISECTION_STEPS, Activation, get as get_activation, layer_activations
 from ..backend import Array, dtype_name, inner, namespace, sum_of_squares
 from ..contract import SolverSpec
@@ -139,7 +140,7 @@ from ..losses import Loss
 from ..losses import get as get_loss
 from ..options import Options, nonnegative, number, positive
 from ..problem import MLP, Params, join_params
-from ..quantize import PAPER_LEVELS, Grid, as_grid, boundary_bytes, count_off_grid, project
+from ..quantize import PAPER_LEVELS, Grid, as_grid, boundary_bytes, count_off_grid, levels_like, project
 from .subproblems import ZLOptions, activation_prox, bias_step, linearized_input_step, linearized_weight_step, loss_prox
 
 __all__ = [
@@ -344,7 +345,9 @@ def update_p(p, W, m, z, q_prev, u_prev, rho, nu, options):
     ``ν‖Wd‖² + ρ‖d‖² ≤ τ‖d‖²``, is run literally for τ = τ₀, 2τ₀, … (bounded); if no τ passes, p⁺ =
     Proj_Δ(p) (the code's fallback). Returns ``(p⁺, m⁺, τ)``.
     """
-    g = -nu * (W.T @ (z - m)) + u_prev + rho * (p - q_prev)
+    T = W.T @ (z - m)
+    kernel = kernels.fused("pdadmm_p_grad", T, u_prev, p, q_prev)
+    g = -nu * T + u_prev + rho * (p - q_prev) if kernel is None else kernel(T, u_prev, p, q_prev, nu, rho)
     if options.quantize_p:
         return _quantized_p_step(p, g, W, m, rho, nu, options)
     return linearized_input_step(p, g, W, m, nu, rho, options.p_step0, factor=options.backtrack_factor,
@@ -354,14 +357,21 @@ def update_p(p, W, m, z, q_prev, u_prev, rho, nu, options):
 def _quantized_p_step(p, g, W, m, rho, nu, options):
     """The projected backtracking loop of pdADMM-G-Q's p-step (see :func:`update_p`)."""
     cap = options.search_cap if options.max_doublings is None else options.max_doublings
-    tau = options.p_step0
+    grid = options.levels
+    kernel = kernels.fused("grid_trial", p, g) if grid.kind == "uniform" and grid.count > 1 else None
+    tau, buffers = options.p_step0, None
     for _ in range(cap + 1):
-        cand = project(p - g / tau, options.levels)
-        d = cand - p
+        if kernel is None:
+            cand = project(p - g / tau, grid)
+            d = cand - p
+            dd = sum_of_squares(d)
+        else:  # the same three in one pass (into the rejected trial's arrays, when there was one)
+            cand, d, dd = kernel(p, g, tau, levels_like(grid, p), grid.start, grid.step, out=buffers)
+            buffers = (cand, d)
         Wd = W @ d
-        dd = sum_of_squares(d)
         if nu * sum_of_squares(Wd) + rho * dd <= tau * dd:
-            return cand, m + Wd, tau
+            Wd += m  # m + Wd, in place on the new product
+            return cand, Wd, tau
         tau *= options.backtrack_factor
     cand = project(p, options.levels)
     return cand, m + W @ (cand - p), tau
@@ -490,6 +500,12 @@ def update_layer_dual(
         return block
     if p_next is None:
         raise ValueError("a hidden layer's dual update needs the right neighbour's p")
+    kernel = None if options.quantize_q else kernels.fused("pdadmm_dual", p_next, block.u, block.z)
+    if kernel is not None:  # steps 5 and 6 in one pass (the same arrays as update_q, update_u)
+        relu = block.activation == "relu"
+        fz = block.z if relu else get_activation(block.activation).value(block.z)
+        q, u = kernel(p_next, block.u, fz, rho, nu, relu)
+        return dataclasses.replace(block, q=q, u=u)
     q = update_q(p_next, block.u, block.z, rho, nu, options, activation=block.activation)
     u = update_u(block.u, p_next, q, rho)
     return dataclasses.replace(block, q=q, u=u)

@@ -55,7 +55,6 @@ __all__ = [
     "relu_prox",
     "relu_prox_xp",
     "solve_zl",
-    "subtract_scaled",
     "ZLInfo",
     "ZLOptions",
 ]
@@ -197,8 +196,8 @@ def linearized_weight_step(
     and the product G a gives both that and the new ``m⁺ = m − G a/θ``. This is the W-step of dlADMM
     (Eqs 9, 11), pdADMM (step 2) and mDLAM; each paper's module documents its own instance.
 
-    ``overwrite_W``, ``overwrite_m``: write W⁺, m⁺ into W, m (:func:`subtract_scaled`; only for arrays the
-    caller created itself in this iteration, never for a state it was given).
+    ``overwrite_W``, ``overwrite_m``: write W⁺, m⁺ into W, m (only for arrays the caller created itself in
+    this iteration, never for a state it was given).
 
     Returns
     -------
@@ -213,7 +212,7 @@ def linearized_weight_step(
     theta, ok = doubling_step(t0, weight * sum_of_squares(Ga) + decay * GG, GG, factor, max_doublings)
     if not ok:
         return W, m, theta
-    return (subtract_scaled(W, G, theta, overwrite=overwrite_W), subtract_scaled(m, Ga, theta, overwrite=overwrite_m),
+    return (_sub_div(W, G, theta, overwrite=overwrite_W), _sub_div(m, Ga, theta, reuse=True, overwrite=overwrite_m),
             theta)
 
 
@@ -244,9 +243,25 @@ def linearized_input_step(
     tau, ok = doubling_step(t0, weight * sum_of_squares(Wg) + shift * gg, gg, factor, max_doublings)
     if not ok:
         return x, m, tau
-    m = subtract_scaled(m, Wg, tau, overwrite=overwrite_m)
+    m = _sub_div(m, Wg, tau, reuse=True, overwrite=overwrite_m)
     del Wg  # freed before x⁺ is allocated (one n × N array less at the peak)
-    return subtract_scaled(x, g, tau, overwrite=overwrite_x), m, tau
+    return _sub_div(x, g, tau, overwrite=overwrite_x), m, tau
+
+
+def _sub_div(x: Array, g: Array, t: float, reuse: bool = False, overwrite: bool = False) -> Array:
+    """``x − g/t``, bit for bit; for large NumPy arrays the fused kernel (:data:`amref.kernels.FUSED`, one pass).
+
+    ``overwrite``: the result goes into x (the caller created x itself in this iteration; never an array of a
+    state it was given). ``reuse``: g is a temporary of the caller's, and the kernel writes into g instead of
+    a new array. Without the kernel, ``overwrite`` is ``x -= g / t`` (the same bits) and ``reuse`` is ignored.
+    """
+    kernel = kernels.fused("sub_div", x, g)
+    if kernel is not None:
+        return kernel(x, g, t, out=x if overwrite else g if reuse else None)
+    if overwrite:
+        x -= g / t
+        return x
+    return x - g / t
 
 
 def bias_step(b: Array, m: Array, target: Array, rule: str = "exact", *, overwrite_m: bool = False
@@ -258,14 +273,14 @@ def bias_step(b: Array, m: Array, target: Array, rule: str = "exact", *, overwri
     ``"paper-literal"``: ``b⁺ = b − ∇_bφ/B`` with B = w as the papers print it, i.e. ``b + Σ_j (t − m)_j``;
     with summed losses it overshoots by a factor N (it diverges for N > 2) and is kept so that can be checked.
     Returns ``(b⁺, m⁺)``; ``overwrite_m`` writes m⁺ into m (as in :func:`linearized_weight_step`).
-    The row means come from the Numba kernel :func:`amref.kernels.row_mean_difference` where
+    The row means come from the Numba kernel ``row_mean_difference`` (:func:`amref.kernels.fused`) where
     :func:`amref.kernels.use_jit` allows (one pass, no ``t − m`` temporary; summed in float64, so they can
     differ from NumPy's pairwise sum in the last bits).
     """
     if rule not in ("exact", "paper-literal"):
         raise ValueError(f"bias step must be 'exact' or 'paper-literal', got {rule!r}")
     xp = namespace(b, m, target)
-    kernel = kernels.row_mean_difference(xp, size=math.prod(m.shape)) if _same_2d(m, target) else None
+    kernel = kernels.fused("row_mean_difference", target, m)
     if kernel is not None:
         delta = kernel(target, m, rule == "exact")
     else:
@@ -277,37 +292,15 @@ def bias_step(b: Array, m: Array, target: Array, rule: str = "exact", *, overwri
     return b + delta, m + delta
 
 
-def _same_2d(x: Array, y: Array) -> bool:
-    """Both are matrices of one shape and dtype (what the linear-layer kernels take)."""
-    return x.ndim == 2 and x.shape == y.shape and x.dtype == y.dtype
-
-
-def subtract_scaled(x: Array, y: Array, t: float, *, overwrite: bool = False) -> Array:
-    """``x − y/t``, the end of every prox-linear step; ``overwrite=True`` writes it into ``x``.
-
-    Only pass ``overwrite=True`` for an array the caller created itself (never one of the state a solver
-    step was given). The Numba kernel :func:`amref.kernels.subtract_scaled` does it in one pass where
-    :func:`amref.kernels.use_jit` allows; with or without it the result is bit for bit ``x - y / t``.
-    """
-    kernel = kernels.subtract_scaled(namespace(x, y), size=math.prod(x.shape)) if _same_2d(x, y) else None
-    if kernel is not None:
-        return kernel(x, y, t, x if overwrite else None)
-    if overwrite:
-        x -= y / t
-        return x
-    return x - y / t
-
-
 def add_scaled_difference(p: Array, c: float, a: Array, b: Array, *, relu_b: bool = False,
                           overwrite: bool = False) -> Array:
     """``p + c·(a − b)`` (a gradient: a product plus a penalty's term); ``overwrite=True`` writes it into ``p``.
 
     ``relu_b=True``: ``p + c·(a − relu(b))``, b being a pre-activation z (relu(z) is then never stored).
-    As :func:`subtract_scaled`: ``overwrite`` only for an array the caller created, and one pass with the
-    Numba kernel :func:`amref.kernels.add_scaled_difference`, bit for bit ``p + c * (a - b)`` either way.
+    ``overwrite`` only for an array the caller created itself; one pass with the Numba kernel (``fused``
+    ``"add_scaled_difference"`` of :mod:`amref.kernels`), bit for bit ``p + c * (a - b)`` either way.
     """
-    same = _same_2d(p, a) and _same_2d(p, b)
-    kernel = kernels.add_scaled_difference(namespace(p, a, b), size=math.prod(p.shape)) if same else None
+    kernel = kernels.fused("add_scaled_difference", p, a, b)
     if kernel is not None:
         return kernel(p, c, a, b, p if overwrite else None, relu_b)
     if relu_b:

@@ -52,8 +52,9 @@ m_l        ``m[l-1]``         ``W_l a_{l−1} + b_l``, kept from T3/T5 (a cache,
 (O(n_{l−1}³)); T2 factors the n_l × n_l matrix ``βWᵀW + γI`` (O(n_l³)) and solves for N right-hand
 sides (O(n_l² N)). This cubic cost in the width is what dlADMM's quadratic approximations avoid.
 
-**Linear algebra.** No explicit inverse is formed. T2 is ``xp.linalg.solve`` on a symmetric positive
-definite matrix (γ > 0). T1/T4 are least squares: ``weight_solver="solve"`` (default) solves the
+**Linear algebra.** No explicit inverse is formed. T2 is :func:`~amref.backend.solve_spd` on a symmetric
+positive definite matrix (γ > 0; its eigenvalues are at least γ, so a float32 Cholesky solve is accurate
+to about cond·1e-7 and NumPy float32 runs stay in float32). T1/T4 are least squares: ``weight_solver="solve"`` (default) solves the
 normal equations ``(a aᵀ + εI) Wᵀ = a zᵀ``, i.e. minimises ``β‖z − Wa‖² + βε‖W‖²``; ε = ``ridge`` is
 a tiny Tikhonov term whose ε → 0 limit is the paper's minimum-norm solution ``z a^†`` and which keeps
 the system non-singular when ``a`` is rank deficient (MNIST pixels that are zero in every image make
@@ -108,7 +109,7 @@ import dataclasses
 from typing import Literal
 
 from ..activations import BISECTION_STEPS, Activation, layer_activations
-from ..backend import Array, device, namespace
+from ..backend import Array, device, namespace, solve_spd
 from ..contract import SolverSpec
 from ..losses import get as get_loss
 from ..options import Options, nonnegative, number, positive
@@ -236,7 +237,7 @@ def update_a(W_next: Array, b_next: Array, z_next: Array, z: Array, options: Tay
     M = beta * (W_next.T @ W_next) + gamma * xp.eye(W_next.shape[1], dtype=W_next.dtype, device=device(W_next))
     h = layer_activations(activation, 1)[0]
     rhs = beta * (W_next.T @ (z_next - b_next)) + gamma * h.value(z)
-    return xp.linalg.solve(M, rhs)
+    return solve_spd(M, rhs, overwrite_b=True)  # rhs is ours; M's eigenvalues are ≥ γ
 
 
 def update_z_hidden(m: Array, a: Array, options: TaylorADMMOptions, *, activation: str | Activation = "relu") -> Array:

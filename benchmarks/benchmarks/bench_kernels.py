@@ -35,7 +35,8 @@ class ReluProx:
 
 
 class LinearBlockKernels:
-    """The dlADMM linear-layer block kernels against the NumPy expressions they replace."""
+    """dlADMM's linear-layer block kernels (and the shared x − y/t, ``sub_div``) against the NumPy expressions
+    they replace."""
 
     params = (grid([(1000, 10000)]), ["float32", "float64"], ["xp", "numba"])
     param_names = ["shape", "dtype", "impl"]
@@ -48,7 +49,7 @@ class LinearBlockKernels:
                 from amref.kernels import numba_cpu
             except ImportError as exc:
                 raise NotImplementedError("numba not installed") from exc
-            self.subtract = lambda: numba_cpu.subtract_scaled(self.x, self.y, 3.0)
+            self.subtract = lambda: numba_cpu.sub_div(self.x, self.y, 3.0)
             self.gradient = lambda: numba_cpu.add_scaled_difference(self.x, 0.5, self.y, self.b)
             self.mean = lambda: numba_cpu.row_mean_difference(self.x, self.y)
         else:
@@ -57,7 +58,7 @@ class LinearBlockKernels:
             self.mean = lambda: np.mean(self.x - self.y, axis=1, keepdims=True)
         self.subtract(), self.gradient(), self.mean()
 
-    def time_subtract_scaled(self, *args):
+    def time_sub_div(self, *args):
         self.subtract()
 
     def time_add_scaled_difference(self, *args):

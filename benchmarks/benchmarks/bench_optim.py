@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from amref import backprop, get_solver
-from amref.optim import apply_updates, optimizer, options_class
+from amref.optim import apply_step, apply_updates, optimizer, options_class
 from amref.problem import MLP
 
 from .common import grid, mnist_like, namespace_or_skip, synchronize
@@ -58,10 +58,13 @@ class MiniBatchEpoch:
 
 
 class OptimizerUpdate:
-    """``update`` + ``apply_updates`` alone on the 784-1000-1000-10 parameters (1.8 M entries)."""
+    """One optimizer update alone on the 784-1000-1000-10 parameters (1.8 M entries): ``update`` +
+    ``apply_updates`` (the array-API expressions, fused by Numba where a kernel exists), and
+    ``apply_step``, the training loop's form, which also fuses the learning rate, decay and θ + Δ.
+    ``benchmarks/optim_vs_torch.py`` sets ``apply_step`` beside PyTorch's ``optimizer.step()``."""
 
-    params = (["sgd", "momentum", "adagrad", "adadelta", "rmsprop", "adam", "adagrad-norm", "sgd-sai", "adan",
-               "adabelief", "diffgrad", "exadam", "lars", "lamb", "lion"], grid(["float32", "float64"]))
+    params = (["sgd", "momentum", "adagrad", "adadelta", "rmsprop", "adam", "adamw", "adagrad-norm", "sgd-sai",
+               "adan", "adabelief", "diffgrad", "exadam", "lars", "lamb", "lion"], grid(["float32", "float64"]))
     param_names = ["optimizer", "dtype"]
 
     def setup(self, name, dtype):
@@ -71,10 +74,14 @@ class OptimizerUpdate:
         self.grads = [rng.standard_normal(s).astype(dtype) for s in shapes]
         self.opt = optimizer(name, is_bias=[False, True] * 3)
         _, self.state = self.opt.update(self.grads, self.opt.init(self.params_), self.params_)  # past step 1
+        apply_step(self.opt, self.grads, self.state, self.params_)  # loads the kernels
 
     def time_update(self, *args):
         deltas, _ = self.opt.update(self.grads, self.state, self.params_)
         apply_updates(self.params_, deltas)
+
+    def time_step(self, *args):
+        apply_step(self.opt, self.grads, self.state, self.params_)
 
 
 class HessianVectorProduct:
