@@ -262,7 +262,8 @@ def update_a(a, f_z, W_next, m_next, target_next, weight_next, nu, tau0, options
     else:
         g = add_scaled_difference(P, nu, a, get_activation(activation).value(f_z), overwrite=True)
     return linearized_input_step(a, g, W_next, m_next, weight_next, nu, tau0, factor=options.backtrack_factor,
-                                 max_doublings=options.max_doublings, overwrite_x=overwrite_a, overwrite_m=overwrite_m)
+                                 max_doublings=options.max_doublings, overwrite_x=overwrite_a, overwrite_m=overwrite_m,
+                                 reuse_g=True)
 
 
 def update_z_hidden(m, a, options, *, activation: str | Activation = "relu"):

@@ -229,6 +229,7 @@ def linearized_input_step(
     max_doublings: int | None = None,
     overwrite_x: bool = False,
     overwrite_m: bool = False,
+    reuse_g: bool = False,
 ) -> tuple[Array, Array, float]:
     """One prox-linear step ``x⁺ = x − g/τ`` on a block that enters the next layer as ``m = W x + b1ᵀ``.
 
@@ -236,7 +237,8 @@ def linearized_input_step(
     ``(ν/2)‖a − f(z)‖²``, pdADMM's ``⟨u, p − q⟩ + (ρ/2)‖p − q‖²``); the caller computes the gradient ``g``
     from its paper's equation. ⟨g, Hg⟩ = w‖W g‖² + shift‖g‖², so τ is the closed-form doubling constant and
     ``W g`` also gives ``m⁺ = m − W g/τ``. Returns ``(x⁺, m⁺, τ)`` (unchanged when the cap was hit);
-    ``overwrite_x``, ``overwrite_m`` write them into x, m (as in :func:`linearized_weight_step`).
+    ``overwrite_x``, ``overwrite_m`` write them into x, m (as in :func:`linearized_weight_step`); ``reuse_g``
+    (g is the caller's temporary) lets x⁺ go into g when x is not overwritten.
     """
     Wg = W @ g
     gg = sum_of_squares(g)
@@ -245,7 +247,7 @@ def linearized_input_step(
         return x, m, tau
     m = _sub_div(m, Wg, tau, reuse=True, overwrite=overwrite_m)
     del Wg  # freed before x⁺ is allocated (one n × N array less at the peak)
-    return _sub_div(x, g, tau, overwrite=overwrite_x), m, tau
+    return _sub_div(x, g, tau, reuse=reuse_g, overwrite=overwrite_x), m, tau
 
 
 def _sub_div(x: Array, g: Array, t: float, reuse: bool = False, overwrite: bool = False) -> Array:
