@@ -219,3 +219,98 @@ def test_solvers_take_the_same_steps_with_and_without_the_kernels(name, dtype):
             runs[jit] = [np.asarray(v) for v in spec.params(state)]
     for got, ref in zip(runs[True], runs[False]):
         np.testing.assert_allclose(got, ref, rtol=1e-5 if dtype == "float32" else 1e-12, atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- linear-layer blocks (dlADMM)
+def _pair(rng, dtype, shape=(37, 53)):
+    return [(rng.normal(scale=s, size=shape)).astype(dtype) for s in (1.0, 3.0, 0.5)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_elementwise_block_kernels_are_numpy_bit_for_bit(rng, dtype):
+    """p + c(a − b) (and with relu_b, p + c(a − max(b, 0))): the kernel makes the same roundings as NumPy,
+    into a new array or in place."""
+    x, y, b = _pair(rng, dtype)
+    c = 0.3
+    np.testing.assert_array_equal(numba_cpu.add_scaled_difference(x, c, y, b), x + c * (y - b))
+    ref, x2 = x + c * (y - b), x.copy()
+    assert numba_cpu.add_scaled_difference(x2, c, y, b, x2) is x2
+    np.testing.assert_array_equal(x2, ref)
+    b[0, :3] = [np.nan, -0.0, 0.0]  # np.maximum keeps b when b ≥ 0 or NaN
+    np.testing.assert_array_equal(numba_cpu.add_scaled_difference(x, c, y, b, relu_b=True),
+                                  x + c * (y - np.maximum(b, 0.0)))
+    # strided views (a transposed operand, as a W.T product gives)
+    yt = np.ascontiguousarray(y.T).T  # an F-ordered operand
+    np.testing.assert_array_equal(numba_cpu.add_scaled_difference(x[:, ::2], c, yt[:, ::2], b[:, ::2]),
+                                  x[:, ::2] + c * (y[:, ::2] - b[:, ::2]))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("cols", [5, 8, 53])
+def test_row_mean_difference_kernel(rng, dtype, cols):
+    """Row means and sums of t − m: t − m rounded in the dtype as NumPy does, then summed in float64 (the
+    exact sum of those differences, to float64 rounding) — so NumPy's pairwise sum agrees to its own accuracy."""
+    t, m, _ = _pair(rng, dtype, (9, cols))
+    d = (t - m).astype(np.float64)
+    for mean in (True, False):
+        got = numba_cpu.row_mean_difference(t, m, mean)
+        exact = (d.mean(axis=1) if mean else d.sum(axis=1)).astype(dtype).reshape(-1, 1)
+        assert got.dtype == np.dtype(dtype) and got.shape == (9, 1)
+        np.testing.assert_allclose(got, exact, rtol=1e-15, atol=0)
+        numpy_ref = np.mean(t - m, axis=1, keepdims=True) if mean else np.sum(t - m, axis=1, keepdims=True)
+        tol = 1e-5 if dtype == "float32" else 1e-13
+        np.testing.assert_allclose(got, numpy_ref, rtol=tol, atol=tol * np.abs(d).max() * cols)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("jit", [True, False])
+@pytest.mark.parametrize("overwrite", [True, False])
+def test_block_helpers_with_and_without_kernels(rng, dtype, jit, overwrite):
+    """x − y/t, p + c(a − b), bias_step: the same values with and without Numba; the first argument
+    written in place only with ``overwrite``, and the second (x − y/t) only with ``reuse``."""
+    from amref.solvers.subproblems import _sub_div, add_scaled_difference, bias_step
+
+    x, y, b = _pair(rng, dtype)
+    col = rng.normal(size=(37, 1)).astype(dtype)
+    keep = x.copy()
+    with kernels.use_jit(jit):
+        got = _sub_div(x, y, 2.5, overwrite=overwrite)
+        assert (got is x) == overwrite
+        np.testing.assert_array_equal(got, keep - y / 2.5)
+        x[...] = keep
+        y_keep = y.copy()
+        got = _sub_div(x, y, 2.5, reuse=True, overwrite=overwrite)
+        assert (got is x) == overwrite and (got is y) == (jit and not overwrite)
+        np.testing.assert_array_equal(got, keep - y_keep / 2.5)
+        x[...], y[...] = keep, y_keep
+        got = add_scaled_difference(x, 0.7, y, b, overwrite=overwrite)
+        assert (got is x) == overwrite
+        np.testing.assert_array_equal(got, keep + 0.7 * (y - b))
+        x[...] = keep
+        got = add_scaled_difference(x, 0.7, y, b, relu_b=True, overwrite=overwrite)
+        assert (got is x) == overwrite
+        np.testing.assert_array_equal(got, keep + 0.7 * (y - np.maximum(b, 0.0)))
+        x[...] = keep
+        for rule in ("exact", "paper-literal"):
+            b_new, m_new = bias_step(col, x, y, rule, overwrite_m=overwrite)
+            assert (m_new is x) == overwrite
+            r = (y - keep).astype(np.float64)
+            delta = (r.mean(axis=1) if rule == "exact" else r.sum(axis=1)).reshape(-1, 1)
+            tol = 2e-6 if dtype == "float32" else 1e-13
+            np.testing.assert_allclose(b_new, col + delta, rtol=tol, atol=tol * np.abs(r).sum(axis=1).max())
+            np.testing.assert_allclose(m_new, keep + delta, rtol=tol, atol=tol * np.abs(r).sum(axis=1).max())
+            x[...] = keep
+    if not overwrite:
+        np.testing.assert_array_equal(x, keep)
+
+
+def test_block_kernels_dispatch():
+    """fused() gives dlADMM's kernels as it gives the others: per use_jit and JIT_MIN_SIZE, NumPy only."""
+    big, small = np.zeros((1, kernels.JIT_MIN_SIZE)), np.zeros((1, kernels.JIT_MIN_SIZE - 1))
+    strict = get_namespace("array_api_strict").asarray(big)
+    for name in ("add_scaled_difference", "row_mean_difference"):
+        assert kernels.fused(name, big, big) is getattr(numba_cpu, name)
+        assert kernels.fused(name, small, small) is None
+        assert kernels.fused(name, strict, strict) is None
+        with kernels.use_jit(False):
+            assert kernels.fused(name, big, big) is None

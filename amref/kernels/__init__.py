@@ -28,7 +28,16 @@ tanh/sigmoid prox           64 × 1437 f64     1.7–1.9 s   0.5–0.8 s    kept
 softmax-CE value + grad     10 × 55000 f32    2.6 ms      15.8 ms      **dropped**: NumPy's SIMD ``exp`` is 4×
                                                                        faster than Numba's, even with fastmath
 softmax-CE value + grad     10 × 55000 f64    16.3 ms     13.8 ms      dropped (1.2×, not worth a second path)
+p + c(a − b) (a-gradient)   1000 × 10000 f32  9.2 ms     3.8 ms       kept (2.4×, in place into the product p)
+p + c(a − b)                1000 × 10000 f64  14.4 ms    5.9 ms       kept (2.4×)
+row means of t − m (bias)   1000 × 10000 f32  5.5 ms     3.7 ms       kept (1.5×): no ``t − m`` temporary
+row means of t − m          1000 × 10000 f64  12.0 ms    3.8 ms       kept (3.2×)
 ==========================  ================  =========  ===========  =========================================
+
+The last four rows (``LinearBlockKernels`` in the asv suite; here a one-off median of 9 on one thread at load
+1.3; at load 4.2 the times were about 3× longer and the ratios the same) are dlADMM's one-thread kernels:
+each is a single memory-bound pass, and on a shared 2-core machine a parallel region waits for its slowest
+thread.
 
 The fused elementwise kernels of mDLAM and pdADMM(-G, -G-Q) (:func:`fused`, end of this module) are kept
 for what they do to a whole iteration at N = 10,000 (``docs/guides/benchmarks.md``, "Fused kernels").
@@ -150,9 +159,10 @@ def optim_kernel(name: str, xp: ModuleType, size: int | None = None) -> Callable
 
 # ----------------------------------------------------------------------------- mDLAM, pdADMM, pdADMM-G-Q
 FUSED = ("band_clip", "band_trial", "grid_trial", "pdadmm_dual", "pdadmm_p_grad", "project_uniform", "sq_dist",
-         "sub_div")
-"""The fused elementwise kernels of :mod:`.numba_cpu` for mDLAM and pdADMM(-G, -G-Q) (each documents the
-array-API expression it replaces; ``tests/test_kernels.py`` checks they agree). They remove temporaries:
+         "sub_div", "add_scaled_difference", "row_mean_difference")
+"""The fused elementwise kernels of :mod:`.numba_cpu` for mDLAM, pdADMM(-G, -G-Q) and (the last two) dlADMM
+(each documents the array-API
+expression it replaces; ``tests/test_kernels.py`` checks they agree). They remove temporaries:
 at N = 10,000 every 1000 × N float32 temporary is a fresh 40 MB allocation that the operating system
 maps and zeroes page by page, which costs as much as the arithmetic on it. Their arrays are bit for bit
 the reference's; their sums (‖·‖²) are added in another order and can differ in the last bits."""

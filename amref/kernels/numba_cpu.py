@@ -337,3 +337,68 @@ def grid_trial(p, g, t, lv, start, step, out=None):
     cand, d = (np.empty_like(p), np.empty_like(p)) if out is None else out
     dd = _grid_trial(p, g, dt(t), lv, dt(start), dt(step), lv.shape[0] - 2, cand, d)
     return cand, d, float(dd)
+
+
+# ----------------------------------------------------------------------------- linear-layer blocks (dlADMM)
+# One pass each over the n × N arrays of a linearized W-, a- or b-step. The elementwise kernels round
+# exactly as the NumPy expression they replace (the same operations in the same order, no FMA: Numba
+# does not contract without fastmath), so their results are bit for bit NumPy's. The row-mean kernel is
+# a reduction: it sums in float64 with eight interleaved partial sums, where NumPy sums pairwise in the
+# array's dtype, so its mean can differ from NumPy's in the last bits (it is the more accurate of the two).
+# They run on one thread: each is one memory-bound pass, and on the project's 2-core machine, shared with
+# other jobs, a two-thread loop x − y/t (the loop of ``sub_div``) took 16 ms against 7–8 ms on one thread
+# (1000 × 10000 float32, median of 9, load 5): a parallel region waits for its slowest thread.
+@numba.njit(cache=True)
+def _add_scaled_difference(p, c, a, b, relu_b, out):
+    rows, cols = p.shape
+    zero = p.dtype.type(0)
+    for i in range(rows):
+        for j in range(cols):
+            bij = b[i, j]
+            if relu_b and not (bij >= zero or bij != bij):  # np.maximum(b, 0): keeps b when b ≥ 0 or NaN
+                bij = zero
+            out[i, j] = p[i, j] + c * (a[i, j] - bij)
+
+
+@numba.njit(cache=True)
+def _row_sum_difference(t, m, out):
+    rows, cols = t.shape
+    lanes = 8
+    for i in range(rows):
+        acc = np.zeros(lanes)
+        full = cols - cols % lanes
+        for j in range(0, full, lanes):
+            for k in range(lanes):
+                acc[k] += t[i, j + k] - m[i, j + k]
+        s = 0.0
+        for j in range(full, cols):
+            s += t[i, j] - m[i, j]
+        for k in range(lanes):
+            s += acc[k]
+        out[i] = s
+
+
+def add_scaled_difference(p, c, a, b, out=None, relu_b=False):
+    """``p + c·(a − b)`` (``relu_b``: ``p + c·(a − max(b, 0))``) in one pass, into ``out`` (which may be ``p``)
+    or a new array.
+
+    Reference: :func:`amref.solvers.subproblems.add_scaled_difference` without a kernel, ``p + c * (a - b)``
+    (``b`` replaced by ``xp.maximum(b, 0.0)`` first with ``relu_b``).
+    """
+    out = np.empty_like(p) if out is None else out
+    _add_scaled_difference(p, p.dtype.type(c), a, b, bool(relu_b), out)
+    return out
+
+
+def row_mean_difference(t, m, mean=True):
+    """Row means (``mean=True``) or row sums of ``t − m`` as an ``n × 1`` column, without the ``n × N``
+    temporary. Reference: ``xp.mean(t - m, axis=1, keepdims=True)`` (``xp.sum`` for sums); summed in
+    float64 (see the section comment), returned in the arrays' dtype."""
+    out = np.empty(t.shape[0])
+    _row_sum_difference(t, m, out)
+    if mean:
+        out /= t.shape[1]
+    return out.astype(t.dtype).reshape(-1, 1)
+
+
+__all__ += ["add_scaled_difference", "row_mean_difference"]

@@ -84,13 +84,15 @@ import dataclasses
 from typing import Literal
 
 from ..activations import BISECTION_STEPS, Activation, layer_activations
+from ..activations import get as get_activation
 from ..backend import Array, inner, namespace, sum_of_squares
 from ..contract import SolverSpec
 from ..losses import Loss
 from ..losses import get as get_loss
 from ..options import Options, nonnegative, number, positive
 from ..problem import MLP, Params, join_params, split_params
-from .subproblems import ZLOptions, activation_prox, bias_step, linearized_input_step, linearized_weight_step, loss_prox
+from .subproblems import (ZLOptions, activation_prox, add_scaled_difference, bias_step, linearized_input_step,
+                          linearized_weight_step, loss_prox)
 
 __all__ = [
     "SOLVER",
@@ -217,37 +219,51 @@ class DlADMMState:
 
 
 # ----------------------------------------------------------------------------- subproblems
-def update_W(W, a_prev, m, target, weight, theta0, options):
+def update_W(W, a_prev, m, target, weight, theta0, options, *, overwrite_W=False, overwrite_m=False):
     """Eq 9 (backward) / Eq 11 (forward): ``W⁺ = W − ∇_Wφ/θ``, θ by backtracking (Algorithms 3, 4).
 
     φ(W) = (w/2)‖t − W a_{l−1} − b‖², ``∇_Wφ = −w (t − m) a_{l−1}ᵀ``; the backtracking is closed form
-    (:func:`~amref.solvers.subproblems.linearized_weight_step`). Returns ``(W⁺, m⁺, θ)``.
+    (:func:`~amref.solvers.subproblems.linearized_weight_step`). Returns ``(W⁺, m⁺, θ)``; ``overwrite_*``
+    writes them into W, m (arrays :func:`step` created itself in this iteration).
     """
     return linearized_weight_step(W, a_prev, m, target, weight, theta0, factor=options.backtrack_factor,
-                                  max_doublings=options.max_doublings)
+                                  max_doublings=options.max_doublings, overwrite_W=overwrite_W, overwrite_m=overwrite_m)
 
 
-def update_b(b, m, target, options):
+def update_b(b, m, target, options, *, overwrite_m=False):
     """Eq 6 / Eq 12 (l < L) and Eq 7 / Eq 13 (l = L): the bias block of φ(b) = (w/2)‖t − W a − b1ᵀ‖².
 
     ``"exact"``: b⁺ = b + mean_j(t − m)_j (the minimiser). ``"paper-literal"``: b⁺ = b − ∇_bφ/B with
     B = w as printed (ν, or ρ for the last layer), i.e. b + Σ_j (t − m)_j
-    (:func:`~amref.solvers.subproblems.bias_step`). Returns ``(b⁺, m⁺)``.
+    (:func:`~amref.solvers.subproblems.bias_step`). Returns ``(b⁺, m⁺)``; ``overwrite_m`` as in :func:`update_W`.
     """
-    return bias_step(b, m, target, options.bias_step)
+    return bias_step(b, m, target, options.bias_step, overwrite_m=overwrite_m)
 
 
-def update_a(a, f_z, W_next, m_next, target_next, weight_next, nu, tau0, options):
+def update_a(a, f_z, W_next, m_next, target_next, weight_next, nu, tau0, options, *, activation=None,
+             overwrite_a=False, overwrite_m=False):
     """Eq 3 (backward) / Eq 16 (forward): ``a⁺ = a − ∇_aφ/τ``, τ by backtracking (Algorithms 2, 5).
 
     φ(a) = (w_{l+1}/2)‖t_{l+1} − W_{l+1} a − b_{l+1}‖² + (ν/2)‖a − f(z_l)‖², so
     ``∇_aφ = −w_{l+1} W_{l+1}ᵀ(t_{l+1} − m_{l+1}) + ν(a − f(z_l))`` and the Hessian is
     ``w_{l+1} W_{l+1}ᵀW_{l+1} + νI`` (:func:`~amref.solvers.subproblems.linearized_input_step`).
-    Returns ``(a⁺, m_{l+1}⁺, τ)``.
+    Returns ``(a⁺, m_{l+1}⁺, τ)``; ``overwrite_*`` as in :func:`update_W`. The gradient is the product
+    plus ``ν(a − f(z_l))`` added into it (:func:`~amref.solvers.subproblems.add_scaled_difference`).
+
+    ``f_z`` is f(z_l); with ``activation`` (f's name or record) it is z_l itself, and f(z_l) is formed here
+    after the product, so that no n × N array more is held while it runs (for ReLU it is never stored: the
+    gradient pass takes max(z_l, 0) as it goes).
     """
-    g = ((-weight_next) * W_next).T @ (target_next - m_next) + nu * (a - f_z)
+    P = ((-weight_next) * W_next).T @ (target_next - m_next)
+    if activation is None:
+        g = add_scaled_difference(P, nu, a, f_z, overwrite=True)
+    elif get_activation(activation).name == "relu":
+        g = add_scaled_difference(P, nu, a, f_z, relu_b=True, overwrite=True)
+    else:
+        g = add_scaled_difference(P, nu, a, get_activation(activation).value(f_z), overwrite=True)
     return linearized_input_step(a, g, W_next, m_next, weight_next, nu, tau0, factor=options.backtrack_factor,
-                                 max_doublings=options.max_doublings)
+                                 max_doublings=options.max_doublings, overwrite_x=overwrite_a, overwrite_m=overwrite_m,
+                                 reuse_g=True)
 
 
 def update_z_hidden(m, a, options, *, activation: str | Activation = "relu"):
@@ -302,9 +318,16 @@ def init_state(problem: MLP, data, params: Params, options: DlADMMOptions) -> Dl
 
 
 def step(state: DlADMMState, data, options: DlADMMOptions) -> DlADMMState:
-    """One iteration of Algorithm 1 (backward sweep, forward sweep, dual step); returns a new state."""
+    """One iteration of Algorithm 1 (backward sweep, forward sweep, dual step); returns a new state.
+
+    The arrays of ``state`` are never written. An array this step created (an m_l after its first update
+    in the iteration, a W_l or a_l in the forward sweep) is updated in place (``overwrite_*``): the new
+    state then holds one array per variable and no second copy is built beside it.
+    """
     x, y = data.x_train, data.y_train
     W, b, z, a, m = list(state.W), list(state.b), list(state.z), list(state.a), list(state.m)
+    given = {id(v) for v in (*W, *b, *z, *a, *m, state.u)}
+    mine = lambda v: id(v) not in given  # noqa: E731  created by this step: may be written in place
     u, rho, nu = state.u, state.rho, state.nu
     L = len(W)
     last = L - 1
@@ -317,25 +340,29 @@ def step(state: DlADMMState, data, options: DlADMMOptions) -> DlADMMState:
     # backward sweep, output layer: z̄_L (Eq 5), b̄_L (Eq 7), W̄_L (Eq 9)
     z[last], k = update_z_last(m[last], u, y, rho, z[last], options, loss=state.loss)
     zl_iters += k
-    b[last], m[last] = update_b(b[last], m[last], target(last), options)
-    W[last], m[last], _ = update_W(W[last], inputs(last), m[last], target(last), rho, state.theta0, options)
+    b[last], m[last] = update_b(b[last], m[last], target(last), options, overwrite_m=mine(m[last]))
+    W[last], m[last], _ = update_W(W[last], inputs(last), m[last], target(last), rho, state.theta0, options,
+                                   overwrite_W=mine(W[last]), overwrite_m=mine(m[last]))
     # backward sweep, hidden layers l = L−1 … 1: ā_l (Eq 3), z̄_l (Eq 4), b̄_l (Eq 6), W̄_l (Eq 9)
     for i in range(last - 1, -1, -1):
-        a[i], m[i + 1], _ = update_a(a[i], f[i].value(z[i]), W[i + 1], m[i + 1], target(i + 1), weight(i + 1),
-                                     nu, state.tau0, options)
+        a[i], m[i + 1], _ = update_a(a[i], z[i], W[i + 1], m[i + 1], target(i + 1), weight(i + 1), nu, state.tau0,
+                                     options, activation=f[i], overwrite_a=mine(a[i]), overwrite_m=mine(m[i + 1]))
         z[i] = update_z_hidden(m[i], a[i], options, activation=f[i])
-        b[i], m[i] = update_b(b[i], m[i], target(i), options)
-        W[i], m[i], _ = update_W(W[i], inputs(i), m[i], target(i), nu, state.theta0, options)
+        b[i], m[i] = update_b(b[i], m[i], target(i), options, overwrite_m=mine(m[i]))
+        W[i], m[i], _ = update_W(W[i], inputs(i), m[i], target(i), nu, state.theta0, options,
+                                 overwrite_W=mine(W[i]), overwrite_m=mine(m[i]))
     # forward sweep, hidden layers l = 1 … L−1: W_l (Eq 11), b_l (Eq 12), z_l (Eq 14), a_l (Eq 16)
     for i in range(last):
-        W[i], m[i], _ = update_W(W[i], inputs(i), m[i], target(i), nu, state.theta0, options)
-        b[i], m[i] = update_b(b[i], m[i], target(i), options)
+        W[i], m[i], _ = update_W(W[i], inputs(i), m[i], target(i), nu, state.theta0, options,
+                                 overwrite_W=mine(W[i]), overwrite_m=mine(m[i]))
+        b[i], m[i] = update_b(b[i], m[i], target(i), options, overwrite_m=mine(m[i]))
         z[i] = update_z_hidden(m[i], a[i], options, activation=f[i])
-        a[i], m[i + 1], _ = update_a(a[i], f[i].value(z[i]), W[i + 1], m[i + 1], target(i + 1), weight(i + 1),
-                                     nu, state.tau0, options)
+        a[i], m[i + 1], _ = update_a(a[i], z[i], W[i + 1], m[i + 1], target(i + 1), weight(i + 1), nu, state.tau0,
+                                     options, activation=f[i], overwrite_a=mine(a[i]), overwrite_m=mine(m[i + 1]))
     # forward sweep, output layer: W_L (Eq 11), b_L (Eq 13), z_L (Eq 15)
-    W[last], m[last], _ = update_W(W[last], inputs(last), m[last], target(last), rho, state.theta0, options)
-    b[last], m[last] = update_b(b[last], m[last], target(last), options)
+    W[last], m[last], _ = update_W(W[last], inputs(last), m[last], target(last), rho, state.theta0, options,
+                                   overwrite_W=mine(W[last]), overwrite_m=mine(m[last]))
+    b[last], m[last] = update_b(b[last], m[last], target(last), options, overwrite_m=mine(m[last]))
     z[last], k = update_z_last(m[last], u, y, rho, z[last], options, loss=state.loss)
     zl_iters += k
     # dual step

@@ -43,6 +43,7 @@ from ..options import Options, number, positive
 
 __all__ = [
     "activation_prox",
+    "add_scaled_difference",
     "bias_step",
     "doubling_search",
     "doubling_step",
@@ -185,6 +186,8 @@ def linearized_weight_step(
     decay: float = 0.0,
     factor: float = 2.0,
     max_doublings: int | None = None,
+    overwrite_W: bool = False,
+    overwrite_m: bool = False,
 ) -> tuple[Array, Array, float]:
     """One prox-linear step on the weight block ``φ(W) = (w/2)‖t − W a − b1ᵀ‖² + (μ/2)‖W‖²``.
 
@@ -192,6 +195,9 @@ def linearized_weight_step(
     constant the doubling backtracking accepts, in closed form: for this quadratic ⟨G, HG⟩ = w‖G a‖² + μ‖G‖²,
     and the product G a gives both that and the new ``m⁺ = m − G a/θ``. This is the W-step of dlADMM
     (Eqs 9, 11), pdADMM (step 2) and mDLAM; each paper's module documents its own instance.
+
+    ``overwrite_W``, ``overwrite_m``: write W⁺, m⁺ into W, m (only for arrays the caller created itself in
+    this iteration, never for a state it was given).
 
     Returns
     -------
@@ -206,7 +212,8 @@ def linearized_weight_step(
     theta, ok = doubling_step(t0, weight * sum_of_squares(Ga) + decay * GG, GG, factor, max_doublings)
     if not ok:
         return W, m, theta
-    return _sub_div(W, G, theta), _sub_div(m, Ga, theta, reuse=True), theta
+    return (_sub_div(W, G, theta, overwrite=overwrite_W), _sub_div(m, Ga, theta, reuse=True, overwrite=overwrite_m),
+            theta)
 
 
 def linearized_input_step(
@@ -220,46 +227,90 @@ def linearized_input_step(
     *,
     factor: float = 2.0,
     max_doublings: int | None = None,
+    overwrite_x: bool = False,
+    overwrite_m: bool = False,
+    reuse_g: bool = False,
 ) -> tuple[Array, Array, float]:
     """One prox-linear step ``x⁺ = x − g/τ`` on a block that enters the next layer as ``m = W x + b1ᵀ``.
 
     The block objective is ``(w/2)‖t − W x − b‖²`` plus a term whose Hessian is ``shift · I`` (dlADMM's
     ``(ν/2)‖a − f(z)‖²``, pdADMM's ``⟨u, p − q⟩ + (ρ/2)‖p − q‖²``); the caller computes the gradient ``g``
     from its paper's equation. ⟨g, Hg⟩ = w‖W g‖² + shift‖g‖², so τ is the closed-form doubling constant and
-    ``W g`` also gives ``m⁺ = m − W g/τ``. Returns ``(x⁺, m⁺, τ)`` (unchanged when the cap was hit).
+    ``W g`` also gives ``m⁺ = m − W g/τ``. Returns ``(x⁺, m⁺, τ)`` (unchanged when the cap was hit);
+    ``overwrite_x``, ``overwrite_m`` write them into x, m (as in :func:`linearized_weight_step`); ``reuse_g``
+    (g is the caller's temporary) lets x⁺ go into g when x is not overwritten.
     """
     Wg = W @ g
     gg = sum_of_squares(g)
     tau, ok = doubling_step(t0, weight * sum_of_squares(Wg) + shift * gg, gg, factor, max_doublings)
     if not ok:
         return x, m, tau
-    return _sub_div(x, g, tau), _sub_div(m, Wg, tau, reuse=True), tau
+    m = _sub_div(m, Wg, tau, reuse=True, overwrite=overwrite_m)
+    del Wg  # freed before x⁺ is allocated (one n × N array less at the peak)
+    return _sub_div(x, g, tau, reuse=reuse_g, overwrite=overwrite_x), m, tau
 
 
-def _sub_div(x: Array, g: Array, t: float, reuse: bool = False) -> Array:
-    """``x − g/t``; for large NumPy arrays the fused kernel (:data:`amref.kernels.FUSED`, same bits), which
-    with ``reuse`` (g is a temporary of the caller's) writes into g instead of a new array."""
+def _sub_div(x: Array, g: Array, t: float, reuse: bool = False, overwrite: bool = False) -> Array:
+    """``x − g/t``, bit for bit; for large NumPy arrays the fused kernel (:data:`amref.kernels.FUSED`, one pass).
+
+    ``overwrite``: the result goes into x (the caller created x itself in this iteration; never an array of a
+    state it was given). ``reuse``: g is a temporary of the caller's, and the kernel writes into g instead of
+    a new array. Without the kernel, ``overwrite`` is ``x -= g / t`` (the same bits) and ``reuse`` is ignored.
+    """
     kernel = kernels.fused("sub_div", x, g)
-    if kernel is None:
-        return x - g / t
-    return kernel(x, g, t, out=g if reuse else None)
+    if kernel is not None:
+        return kernel(x, g, t, out=x if overwrite else g if reuse else None)
+    if overwrite:
+        x -= g / t
+        return x
+    return x - g / t
 
 
-def bias_step(b: Array, m: Array, target: Array, rule: str = "exact") -> tuple[Array, Array]:
+def bias_step(b: Array, m: Array, target: Array, rule: str = "exact", *, overwrite_m: bool = False
+              ) -> tuple[Array, Array]:
     """The bias block of ``(w/2)‖t − W a − b1ᵀ‖²`` (its minimiser does not depend on w).
 
     ``"exact"``: ``b⁺ = b + mean_j (t − m)_j``, the block minimiser (the released codes' column mean, and
     the papers' model ``U(b; B)`` with the smallest B = wN that majorises a loss summed over N samples).
     ``"paper-literal"``: ``b⁺ = b − ∇_bφ/B`` with B = w as the papers print it, i.e. ``b + Σ_j (t − m)_j``;
     with summed losses it overshoots by a factor N (it diverges for N > 2) and is kept so that can be checked.
-    Returns ``(b⁺, m⁺)``.
+    Returns ``(b⁺, m⁺)``; ``overwrite_m`` writes m⁺ into m (as in :func:`linearized_weight_step`).
+    The row means come from the Numba kernel ``row_mean_difference`` (:func:`amref.kernels.fused`) where
+    :func:`amref.kernels.use_jit` allows (one pass, no ``t − m`` temporary; summed in float64, so they can
+    differ from NumPy's pairwise sum in the last bits).
     """
     if rule not in ("exact", "paper-literal"):
         raise ValueError(f"bias step must be 'exact' or 'paper-literal', got {rule!r}")
     xp = namespace(b, m, target)
-    r = target - m
-    delta = xp.mean(r, axis=1, keepdims=True) if rule == "exact" else xp.sum(r, axis=1, keepdims=True)
+    kernel = kernels.fused("row_mean_difference", target, m)
+    if kernel is not None:
+        delta = kernel(target, m, rule == "exact")
+    else:
+        r = target - m
+        delta = xp.mean(r, axis=1, keepdims=True) if rule == "exact" else xp.sum(r, axis=1, keepdims=True)
+    if overwrite_m:
+        m += delta
+        return b + delta, m
     return b + delta, m + delta
+
+
+def add_scaled_difference(p: Array, c: float, a: Array, b: Array, *, relu_b: bool = False,
+                          overwrite: bool = False) -> Array:
+    """``p + c·(a − b)`` (a gradient: a product plus a penalty's term); ``overwrite=True`` writes it into ``p``.
+
+    ``relu_b=True``: ``p + c·(a − relu(b))``, b being a pre-activation z (relu(z) is then never stored).
+    ``overwrite`` only for an array the caller created itself; one pass with the Numba kernel (``fused``
+    ``"add_scaled_difference"`` of :mod:`amref.kernels`), bit for bit ``p + c * (a - b)`` either way.
+    """
+    kernel = kernels.fused("add_scaled_difference", p, a, b)
+    if kernel is not None:
+        return kernel(p, c, a, b, p if overwrite else None, relu_b)
+    if relu_b:
+        b = get_activation("relu").value(b)
+    if overwrite:
+        p += c * (a - b)
+        return p
+    return p + c * (a - b)
 
 
 # ----------------------------------------------------------------------------- ReLU z-subproblem

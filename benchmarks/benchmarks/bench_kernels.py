@@ -32,3 +32,37 @@ class ReluProx:
 
     def time_relu_prox(self, *args):
         self.f()
+
+
+class LinearBlockKernels:
+    """dlADMM's linear-layer block kernels (and the shared x − y/t, ``sub_div``) against the NumPy expressions
+    they replace."""
+
+    params = (grid([(1000, 10000)]), ["float32", "float64"], ["xp", "numba"])
+    param_names = ["shape", "dtype", "impl"]
+
+    def setup(self, shape, dtype, impl):
+        rng = np.random.default_rng(0)
+        self.x, self.y, self.b = (rng.normal(size=shape).astype(dtype) for _ in range(3))
+        if impl == "numba":
+            try:
+                from amref.kernels import numba_cpu
+            except ImportError as exc:
+                raise NotImplementedError("numba not installed") from exc
+            self.subtract = lambda: numba_cpu.sub_div(self.x, self.y, 3.0)
+            self.gradient = lambda: numba_cpu.add_scaled_difference(self.x, 0.5, self.y, self.b)
+            self.mean = lambda: numba_cpu.row_mean_difference(self.x, self.y)
+        else:
+            self.subtract = lambda: self.x - self.y / 3.0
+            self.gradient = lambda: self.x + 0.5 * (self.y - self.b)
+            self.mean = lambda: np.mean(self.x - self.y, axis=1, keepdims=True)
+        self.subtract(), self.gradient(), self.mean()
+
+    def time_sub_div(self, *args):
+        self.subtract()
+
+    def time_add_scaled_difference(self, *args):
+        self.gradient()
+
+    def time_row_mean_difference(self, *args):
+        self.mean()
