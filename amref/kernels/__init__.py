@@ -20,8 +20,8 @@ Measured (``benchmarks/benchmarks/bench_kernels.py``; 2-core x86-64, NumPy 2.4, 
 ==========================  ================  =========  ===========  =========================================
 operation                   shape             array API  Numba        decision
 ==========================  ================  =========  ===========  =========================================
-ReLU prox (z-update)        1000 × 10000 f32  182 ms      16 ms        kept (11×): one pass instead of ~12
-ReLU prox (z-update)        1000 × 10000 f64  614 ms      52 ms        kept (12×)
+ReLU prox (z-update)        1000 × 10000 f32  182 ms      19 ms ¹      kept (9×): one pass instead of ~12
+ReLU prox (z-update)        1000 × 10000 f64  614 ms      22 ms ¹      kept (28×)
 tanh/sigmoid prox           64 × 1437 f64     1.7–1.9 s   0.5–0.8 s    kept (2–3×, measured on a loaded 2-core
                                                                        machine, not by the asv suite): pieces
                                                                        without a sign change are skipped
@@ -34,6 +34,8 @@ row means of t − m (bias)   1000 × 10000 f32  5.5 ms     3.7 ms       kept (1
 row means of t − m          1000 × 10000 f64  12.0 ms    3.8 ms       kept (3.2×)
 ==========================  ================  =========  ===========  =========================================
 
+¹ One thread, quiet machine, median of 9, 2026-11-30 (it was 16 / 52 ms on two threads at load 1–2).
+
 The last four rows (``LinearBlockKernels`` in the asv suite; here a one-off median of 9 on one thread at load
 1.3; at load 4.2 the times were about 3× longer and the ratios the same) are dlADMM's one-thread kernels:
 each is a single memory-bound pass, and on a shared 2-core machine a parallel region waits for its slowest
@@ -41,6 +43,13 @@ thread.
 
 The fused elementwise kernels of mDLAM and pdADMM(-G, -G-Q) (:func:`fused`, end of this module) are kept
 for what they do to a whole iteration at N = 10,000 (``docs/guides/benchmarks.md``, "Fused kernels").
+
+Threads: every kernel that is one memory-bound pass (all but the tanh/sigmoid prox, whose bisection is
+compute-bound) runs on one thread. A parallel region waits for its slowest thread, which on a shared machine
+is often descheduled, and gains little on a pass that memory bandwidth limits (dlADMM at N = 10,000, float32,
+two BLAS threads, quiet machine: 1.39–1.55× its floor with these kernels serial or parallel, run to run).
+Serial kernels also sum in one fixed order, so a run's iterates do not depend on how many threads
+:func:`amref.threads.choose_threads` picked for the machine's load.
 
 GPU: there are no CuPy kernels. On CuPy every operation runs the array-API reference (correct on every
 backend); fused GPU kernels, and figures for them, wait for a machine with a GPU to write and test them on.

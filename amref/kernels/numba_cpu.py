@@ -11,7 +11,7 @@ import numpy as np
 
 __all__ = ["relu_prox", "tanh_prox"]
 
-@numba.njit(parallel=True, cache=True)  # compiled once per environment, then loaded (numba cache)
+@numba.njit(cache=True)  # compiled once per environment, then loaded (numba cache)
 def _relu_prox(m, a, zp, alpha, beta, delta, has_prev, compare_full, out):
     rows, cols = m.shape
     zero = m.dtype.type(0)
@@ -124,11 +124,13 @@ def relu_prox(m, a, alpha, beta, z_prev, delta, compare_full):
 # and in the arrays' dtype (scalars are cast to it first, as NumPy does with a Python float), so the arrays
 # are bit for bit the reference's. The sums are accumulated in float64 per row and then added over rows:
 # another order than ``einsum``'s, so a sum can differ from the reference in its last bits.
+# They run on one thread (see the package docstring: memory-bound passes, and sums in one fixed order
+# whatever the thread count); ``prange`` then loops like ``range``.
 __all__ += ["band_clip", "band_trial", "grid_trial", "pdadmm_dual", "pdadmm_p_grad", "project_uniform", "sq_dist",
             "sub_div"]
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def _sq_dist(x, y):
     total = 0.0
     rows, cols = x.shape
@@ -146,7 +148,7 @@ def sq_dist(x, y):
     return float(_sq_dist(x, y))
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def _sub_div(x, g, t, out):
     rows, cols = x.shape
     for i in numba.prange(rows):
@@ -161,7 +163,7 @@ def sub_div(x, g, t, out=None):
     return out
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def _band_clip(m, a, c, e, t, out):
     rows, cols = m.shape
     for i in numba.prange(rows):
@@ -195,7 +197,7 @@ def _store_trial(cand, d, i, j, v, x0):
     return np.float64(dij) * np.float64(dij)
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def _band_trial(a0, T, nrho, t, z, c, cand, d):
     total = 0.0
     rows, cols = a0.shape
@@ -231,7 +233,7 @@ def band_trial(a0, T, rho, t, z, eps, tol, out=None):
     return cand, d, float(dd)
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def _pdadmm_p_grad(T, u, p, q, nnu, rho, out):
     rows, cols = T.shape
     for i in numba.prange(rows):
@@ -252,7 +254,7 @@ def pdadmm_p_grad(T, u, p, q, nu, rho):
     return out
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def _pdadmm_dual(p, u, z, rho, nu, rho_nu, relu, q, u_new):
     rows, cols = p.shape
     zero = p.dtype.type(0)
@@ -290,7 +292,7 @@ def _nearest_level(x, lv, start, step, top):
     return hi if (hi - x) < (x - lo) else lo
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def _project_uniform(x, lv, start, step, top, out):
     rows, cols = x.shape
     for i in numba.prange(rows):
@@ -313,7 +315,7 @@ def project_uniform(x, lv, start, step):
     return out
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(cache=True)
 def _grid_trial(p, g, t, lv, start, step, top, cand, d):
     total = 0.0
     rows, cols = p.shape
