@@ -13,7 +13,8 @@ import pytest
 
 from amref import optim
 from amref.kernels import use_jit
-from amref.optim.base import apply_step, block_kernel
+from amref.kernels import optim_kernel
+from amref.optim.base import apply_step
 
 pytest.importorskip("amref.kernels.numba_optim", reason="numba not installed")
 
@@ -112,14 +113,14 @@ def test_a_kernel_is_chosen_only_where_it_applies():
     x32, x64 = np.zeros((4, 3), np.float32), np.zeros((4, 3))
     with use_jit(True):
         for name in ("adam", "lion", "adan", "adabelief", "momentum", "adagrad", "rmsprop", "apply_direction"):
-            assert block_kernel(name, x32, x32) is not None, name
-        assert block_kernel("adam", x32, x64) is None          # mixed dtypes: the reference promotes
-        assert block_kernel("adam", x32, x32[:, :1]) is None   # broadcasting: the reference
-        assert block_kernel("adam", x32.astype(np.int64)) is None
+            assert optim_kernel(name, x32, x32) is not None, name
+        assert optim_kernel("adam", x32, x64) is None          # mixed dtypes: the reference promotes
+        assert optim_kernel("adam", x32, x32[:, :1]) is None   # broadcasting: the reference
+        assert optim_kernel("adam", x32.astype(np.int64)) is None
     with use_jit(False):
-        assert block_kernel("adam", x32) is None
+        assert optim_kernel("adam", x32) is None
     with use_jit(None):  # the default: not below JIT_MIN_SIZE elements
-        assert block_kernel("adam", x32) is None
+        assert optim_kernel("adam", x32) is None
 
 
 @pytest.mark.parametrize("name", ["adam", "adan", "lion"])

@@ -160,18 +160,35 @@ def tanh_prox(xp: ModuleType, size: int | None = None) -> Callable | None:
     return _kernel("tanh_prox", xp, size)
 
 
-def optim_kernel(name: str, xp: ModuleType, size: int | None = None) -> Callable | None:
-    """The optimizer kernel ``name`` of :mod:`.numba_optim` (one rule's update in one pass), or None (per
-    :func:`use_jit`; with the default setting also for fewer than :data:`JIT_MIN_SIZE` elements)."""
-    return _kernel(name, xp, size, module="numba_optim")
+def _for_blocks(name: str, arrays: tuple, module: str, ndim: int | None = None) -> Callable | None:
+    """The kernel ``name`` of ``module`` for ``arrays``, or None when the array-API expression should run: not
+    NumPy, :func:`use_jit` says no, fewer than :data:`JIT_MIN_SIZE` elements with the default setting, or
+    arrays not of one shape (with ``ndim`` dimensions, when given) and one dtype, float32 or float64."""
+    first = arrays[0]
+    if ndim is not None and getattr(first, "ndim", None) != ndim:
+        return None
+    if not all(getattr(x, "shape", None) == first.shape and getattr(x, "dtype", None) == first.dtype for x in arrays):
+        return None
+    from ..backend import namespace
+
+    xp = namespace(*arrays)
+    if not (is_numpy(xp) and first.dtype.name in ("float32", "float64")):
+        return None
+    return _kernel(name, xp, first.size, module=module)
+
+
+def optim_kernel(name: str, *blocks: Any) -> Callable | None:
+    """The optimizer kernel ``name`` of :mod:`.numba_optim` (one rule's update of one parameter block in one
+    pass) for these blocks (gradient, parameter, state buffers), or None as for :func:`fused`; the rule then
+    evaluates the array-API expression the kernel replaces."""
+    return _for_blocks(name, blocks, "numba_optim")
 
 
 # ----------------------------------------------------------------------------- mDLAM, pdADMM, pdADMM-G-Q
 FUSED = ("band_clip", "band_trial", "grid_trial", "pdadmm_dual", "pdadmm_p_grad", "project_uniform", "sq_dist",
          "sub_div", "add_scaled_difference", "row_mean_difference")
 """The fused elementwise kernels of :mod:`.numba_cpu` for mDLAM, pdADMM(-G, -G-Q) and (the last two) dlADMM
-(each documents the array-API
-expression it replaces; ``tests/test_kernels.py`` checks they agree). They remove temporaries:
+(each documents the array-API expression it replaces; ``tests/test_kernels.py`` checks they agree). They remove temporaries:
 at N = 10,000 every 1000 × N float32 temporary is a fresh 40 MB allocation that the operating system
 maps and zeroes page by page, which costs as much as the arithmetic on it. Their arrays are bit for bit
 the reference's; their sums (‖·‖²) are added in another order and can differ in the last bits."""
@@ -180,15 +197,7 @@ the reference's; their sums (‖·‖²) are added in another order and can diff
 def fused(name: str, *arrays: Any) -> Callable | None:
     """The fused kernel ``name`` (one of :data:`FUSED`) for these arrays, or None when the array-API
     expression should run: not NumPy, :func:`use_jit` says no, fewer than :data:`JIT_MIN_SIZE` elements
-    with the default setting, or arrays that are not 2-D of one shape and one floating dtype."""
+    with the default setting, or arrays that are not 2-D of one shape and one dtype (float32 or float64)."""
     if name not in FUSED:
         raise ValueError(f"unknown fused kernel {name!r}; known: {', '.join(FUSED)}")
-    first = arrays[0]
-    if not all(getattr(x, "ndim", 0) == 2 and x.shape == first.shape and x.dtype == first.dtype for x in arrays):
-        return None
-    from ..backend import namespace
-
-    xp = namespace(*arrays)
-    if not (is_numpy(xp) and xp.isdtype(first.dtype, "real floating")):
-        return None
-    return _kernel(name, xp, first.shape[0] * first.shape[1])
+    return _for_blocks(name, arrays, "numba_cpu", ndim=2)

@@ -2,7 +2,7 @@
 
 The array-API rules in :mod:`amref.optim` make one pass over memory per operation (Adam: twelve, each
 writing a new array). A kernel here reads each input once and writes each output once. The rules call them
-per block through :func:`amref.optim.base.block_kernel` (NumPy, Numba installed, :func:`amref.kernels.use_jit`
+per block through :func:`amref.kernels.optim_kernel` (NumPy, Numba installed, :func:`amref.kernels.use_jit`
 and :data:`amref.kernels.JIT_MIN_SIZE`), with the reference expression written beside the call.
 
 By default the outputs are new arrays: optimizer states are immutable (the driver keeps the previous state

@@ -48,8 +48,9 @@ import math
 from typing import Any, NamedTuple
 
 from ..backend import namespace
+from ..kernels import optim_kernel
 from ..options import fraction, nonnegative
-from .base import GradientTransformation, Tree, block_kernel, tree_zeros_like
+from .base import GradientTransformation, Tree, tree_zeros_like
 from .options import BaselineOptions, DecayStyle
 from .train import Baseline
 from .transforms import compose
@@ -113,7 +114,7 @@ def scale_by_adabelief(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-16,
         scale = (r / c1) if form == 1 else c1
         mu, belief, direction = [], [], []
         for g, m, s in zip(grads, state.mu, state.belief):
-            kernel = block_kernel("adabelief", g, m, s)
+            kernel = optim_kernel("adabelief", g, m, s)
             if kernel is not None:  # the lines below in one pass
                 m, s, u = kernel(g, m, s, b1, b2, eps, form, scale, math.sqrt(c2), donate=donate)
             else:

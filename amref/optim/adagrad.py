@@ -39,8 +39,9 @@ import dataclasses
 from typing import Any, NamedTuple
 
 from ..backend import namespace
+from ..kernels import optim_kernel
 from ..options import nonnegative
-from .base import GradientTransformation, Tree, block_kernel, tree_full_like
+from .base import GradientTransformation, Tree, tree_full_like
 from .options import BaselineOptions
 from .train import Baseline
 from .transforms import compose
@@ -80,7 +81,7 @@ def scale_by_adagrad(initial_accumulator: float = 0.0, eps: float = 1e-10) -> Gr
                **extras: Any):
         sum_sq, direction = [], []
         for G, g in zip(state.sum_sq, grads):
-            kernel = block_kernel("adagrad", g, G)
+            kernel = optim_kernel("adagrad", g, G)
             if kernel is not None:  # the two lines below in one pass
                 G, u = kernel(g, G, eps, donate=donate)
             else:

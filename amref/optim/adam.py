@@ -47,8 +47,9 @@ import dataclasses
 from typing import Any, NamedTuple
 
 from ..backend import namespace
+from ..kernels import optim_kernel
 from ..options import fraction, nonnegative
-from .base import GradientTransformation, Tree, block_kernel, tree_zeros_like
+from .base import GradientTransformation, Tree, tree_zeros_like
 from .options import BaselineOptions, DecayStyle
 from .train import Baseline
 from .transforms import compose
@@ -101,7 +102,7 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
         c1, c2 = 1.0 - b1**t, 1.0 - b2**t
         mu, nu, direction = [], [], []
         for m, v, g in zip(state.mu, state.nu, grads):
-            kernel = block_kernel("adam", g, m, v)
+            kernel = optim_kernel("adam", g, m, v)
             if kernel is not None:  # the three lines below in one pass
                 m, v, u = kernel(g, m, v, b1, b2, c1, c2, eps, donate=donate)
             else:

@@ -48,8 +48,9 @@ import dataclasses
 from typing import Any, NamedTuple
 
 from ..backend import namespace
+from ..kernels import optim_kernel
 from ..options import fraction, nonnegative
-from .base import GradientTransformation, Tree, block_kernel, tree_zeros_like
+from .base import GradientTransformation, Tree, tree_zeros_like
 from .options import BaselineOptions, DecayStyle
 from .train import Baseline
 from .transforms import compose
@@ -100,7 +101,7 @@ def scale_by_adan(b1: float = 0.98, b2: float = 0.92, b3: float = 0.99, eps: flo
         c1, c2, c3 = 1.0 - b1**t, 1.0 - b2**t, 1.0 - b3**t
         mu, diff, nu, direction = [], [], [], []
         for g, p, m, v, n in zip(grads, state.prev, state.mu, state.diff, state.nu):
-            kernel = block_kernel("adan", g, p, m, v, n)
+            kernel = optim_kernel("adan", g, p, m, v, n)
             if kernel is not None:  # the five lines below in one pass
                 m, v, n, u = kernel(g, p, m, v, n, t == 1, b1, b2, b3, c1, c2, c3, eps,
                                     donate=donate)

@@ -33,14 +33,12 @@ from __future__ import annotations
 
 from typing import Any, Callable, NamedTuple, Sequence
 
-from .. import kernels
 from ..backend import Array, namespace
 
 __all__ = [
     "apply_step",
     "apply_updates",
     "as_scalar_array",
-    "block_kernel",
     "block_norm",
     "chain",
     "CountState",
@@ -166,22 +164,6 @@ def apply_step(opt: GradientTransformation, grads: Sequence[Array], state: Any, 
         return opt.step(grads, state, params, donate=donate, **extras)
     deltas, state = opt.update(grads, state, params, **extras)
     return apply_updates(params, deltas), state
-
-
-def block_kernel(name: str, *blocks: Array) -> Callable | None:
-    """The optimizer kernel ``name`` of :mod:`amref.kernels.numba_optim` for these blocks, or None.
-
-    None unless :func:`amref.kernels.optim_kernel` allows a kernel for them (NumPy, Numba installed, the
-    :func:`~amref.kernels.use_jit` setting and size) and they share one shape and one floating dtype
-    (float32 or float64); the caller then evaluates the array-API expression the kernel replaces.
-    """
-    first = blocks[0]
-    kernel = kernels.optim_kernel(name, namespace(*blocks), first.size)
-    if kernel is None or first.dtype.name not in ("float32", "float64"):
-        return None
-    if any(b.dtype != first.dtype or b.shape != first.shape for b in blocks[1:]):
-        return None
-    return kernel
 
 
 def resolve_mask(mask: Sequence[bool] | None, n: int) -> list[bool]:

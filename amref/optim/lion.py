@@ -32,8 +32,9 @@ import dataclasses
 from typing import Any, NamedTuple
 
 from ..backend import namespace
+from ..kernels import optim_kernel
 from ..options import fraction
-from .base import GradientTransformation, Tree, block_kernel, tree_zeros_like
+from .base import GradientTransformation, Tree, tree_zeros_like
 from .options import BaselineOptions, DecayStyle
 from .train import Baseline
 from .transforms import compose
@@ -75,7 +76,7 @@ def scale_by_lion(b1: float = 0.9, b2: float = 0.99) -> GradientTransformation:
         xp = namespace(*grads)
         mu, direction = [], []
         for m, g in zip(state.mu, grads):
-            kernel = block_kernel("lion", g, m)
+            kernel = optim_kernel("lion", g, m)
             if kernel is not None:  # the two lines below in one pass
                 m, u = kernel(g, m, b1, b2, donate=donate)
             else:

@@ -43,8 +43,9 @@ import dataclasses
 from typing import Any, NamedTuple
 
 from ..backend import namespace
+from ..kernels import optim_kernel
 from ..options import fraction, nonnegative
-from .base import GradientTransformation, Tree, block_kernel, tree_zeros_like
+from .base import GradientTransformation, Tree, tree_zeros_like
 from .options import BaselineOptions
 from .train import Baseline
 from .transforms import compose
@@ -98,7 +99,7 @@ def scale_by_rmsprop(alpha: float = 0.99, eps: float = 1e-8, momentum: float = 0
         for i, (g, v) in enumerate(zip(grads, state.sq_avg)):
             m = state.grad_avg[i] if centered else None
             b = state.buffer[i] if momentum > 0 else None
-            kernel = None if centered or momentum > 0 else block_kernel("rmsprop", g, v)
+            kernel = None if centered or momentum > 0 else optim_kernel("rmsprop", g, v)
             if kernel is not None:  # the lines below (plain RMSprop) in one pass
                 v, u = kernel(g, v, alpha, eps, donate=donate)
             else:

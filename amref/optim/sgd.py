@@ -54,8 +54,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, NamedTuple
 
+from ..kernels import optim_kernel
 from ..options import fraction, nonnegative
-from .base import GradientTransformation, Tree, block_kernel, identity, tree_zeros_like
+from .base import GradientTransformation, Tree, identity, tree_zeros_like
 from .options import BaselineOptions
 from .train import Baseline
 from .transforms import compose
@@ -126,7 +127,7 @@ def scale_by_momentum(momentum: float, dampening: float = 0.0, nesterov: bool = 
         first = state.count == 0
         buffer, direction = [], []
         for b, g in zip(state.buffer, grads):
-            kernel = None if first else block_kernel("momentum", g, b)
+            kernel = None if first else optim_kernel("momentum", g, b)
             if kernel is not None:  # the two lines below in one pass
                 b, u = kernel(g, b, momentum, dampening, nesterov)
             else:

@@ -26,7 +26,8 @@ import math
 from typing import Any, Callable, NamedTuple, Sequence
 
 from ..backend import namespace
-from .base import (CountState, EmptyState, GradientTransformation, Tree, block_kernel, chain, global_norm,
+from ..kernels import optim_kernel
+from .base import (CountState, EmptyState, GradientTransformation, Tree, chain, global_norm,
                    resolve_mask)
 
 __all__ = [
@@ -298,7 +299,7 @@ def compose(rule: GradientTransformation, options: Any,
 def _apply_direction(p, u, step: float, c: float, mode: int, donate: bool = False):
     """θ + Δ for one block, Δ = step·u then (mode 1) Δ − cθ or (mode 2) (Δ − cθ)/(1 + c): the tail of
     :func:`compose`'s chain and :func:`~amref.optim.base.apply_updates`."""
-    kernel = block_kernel("apply_direction", p, u)
+    kernel = optim_kernel("apply_direction", p, u)
     if kernel is not None:  # the lines below in one pass
         return kernel(p, u, step, c, mode, donate=donate)
     d = step * u

@@ -431,7 +431,11 @@ def update_q(p_next, u, z, rho, nu, options, *, activation: str | Activation = "
 
 
 def update_u(u, p_next, q, rho):
-    """Algorithm 1 step 6: ``u⁺ = u + ρ(p_{l+1} − q_l)``."""
+    """Algorithm 1 step 6: ``u⁺ = u + ρ(p_{l+1} − q_l)``.
+
+    Without quantized q, :func:`update_layer_dual` computes steps 5 and 6 together, in one pass for large
+    NumPy arrays (the fused kernel ``"pdadmm_dual"`` of :mod:`amref.kernels`, the same bits as these two).
+    """
     return u + rho * (p_next - q)
 
 
